@@ -1,0 +1,102 @@
+"""The command line: a thin layer over the Python API. Subcommands live in their own modules and
+are imported only when run, so ``migrator --help`` starts fast."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from ..errors import EXIT_INTERNAL, MigratorError
+
+# command name -> "module:attribute" (relative to migrator.cli)
+COMMANDS = {
+    "lint": "lint_cmd:lint",
+    "rules": "lint_cmd:rules",
+    "explain": "lint_cmd:explain",
+    "init": "project_cmd:init",
+    "revision": "project_cmd:revision",
+    "expand": "runner_cmd:expand",
+    "contract": "runner_cmd:contract",
+    "rollback": "runner_cmd:rollback",
+    "status": "runner_cmd:status",
+    "plan": "runner_cmd:plan",
+    "backfill": "backfill_cmd:backfill",
+    "gate": "gate_cmd:gate",
+    "instances": "gate_cmd:instances",
+    "serve": "gate_cmd:serve",
+}
+
+HELP = {
+    "lint": "Classify and check migrations (SQL files, directories, Alembic scripts, - for stdin).",
+    "rules": "List the rule catalog.",
+    "explain": "Print one rule's documentation.",
+    "init": "Add the expand/contract layout to an Alembic project (or create one).",
+    "revision": "Create a correctly placed, tagged revision.",
+    "expand": "Apply pending expand migrations with release <= R.",
+    "contract": "Gate, then apply pending contract migrations with release <= R.",
+    "rollback": "Undo applied expand migrations of releases >= R.",
+    "status": "The compatibility window, applied / pending / failed per release.",
+    "plan": "The ordered plan for a release with its SQL; nothing is applied.",
+    "backfill": "Run or resume declared backfills.",
+    "gate": "The readiness gate: ready | contract | rollback.",
+    "instances": "List registered application instances.",
+    "serve": "Serve the readiness gate over HTTP.",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        module = importlib.import_module(f"{__name__}.{module_name}")
+        return getattr(module, attr)
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, HELP.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="migrator")
+def cli():
+    """migrator: zero-downtime schema migrations (expand / contract)."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: every error becomes one clear line and its documented exit code."""
+    try:
+        cli.main(args=argv, prog_name="migrator", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(EXIT_INTERNAL)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(2 if isinstance(e, click.UsageError) else e.exit_code)
+    except MigratorError as e:
+        from ..dburl import redact_text
+
+        click.echo(f"error: {redact_text(e.render())}", err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as e:  # noqa: BLE001 - the last line of defence: no traceback for users
+        from ..dburl import redact_text
+
+        if os.environ.get("MIGRATOR_DEBUG"):
+            raise
+        click.echo(f"internal error: {redact_text(type(e).__name__ + ': ' + str(e))} "
+                   "(set MIGRATOR_DEBUG=1 for a traceback)", err=True)
+        sys.exit(EXIT_INTERNAL)
+    sys.exit(0)

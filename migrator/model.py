@@ -1,0 +1,249 @@
+"""What a change is: the operation model, plain data shared by every reader.
+
+Sources (``migrator.sources``) turn files into :class:`MigrationSource` objects holding
+:class:`Statement` s with the location in the file the user wrote. The parser
+(``migrator.sql.parse``) turns each statement, once, into :class:`Operation` s. The rules,
+the phase classifier and the runner all read these objects and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Phase(str, Enum):
+    """The phase one operation belongs to (DESIGN section 3)."""
+
+    EXPAND = "expand"
+    CONTRACT = "contract"
+    NEUTRAL = "neutral"
+    REJECTED = "rejected"  # rejected in any phase; a rule says why
+    UNKNOWN = "unknown"  # could not be understood; a warning says where
+
+
+class MigrationPhase(str, Enum):
+    """The phase a whole migration gets from its operations."""
+
+    EXPAND = "expand"
+    CONTRACT = "contract"
+    MIXED = "mixed"
+    EMPTY = "empty"
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Location:
+    """1-based line and column in the file the user wrote (.sql or the revision's .py)."""
+
+    path: str
+    line: int = 1
+    column: int = 1
+
+
+@dataclass
+class Statement:
+    """One SQL statement as a source produced it, before parsing."""
+
+    sql: str
+    loc: Location
+    # False when the statement runs outside a transaction block: inside Alembic's
+    # autocommit_block(), or a plain .sql file's statement outside BEGIN ... COMMIT when the
+    # file is not wrapped in one transaction by the runner.
+    in_transaction: bool = True
+    # Something the source could not see hides behind this statement (e.g. a data migration
+    # that reads results); rendered as a warning at loc.
+    note: str | None = None
+
+
+@dataclass
+class ColumnSpec:
+    """A column as declared by CREATE TABLE or ADD COLUMN."""
+
+    name: str
+    type: str | None = None  # normalized PostgreSQL type text, e.g. "varchar(20)", "text"
+    not_null: bool = False
+    has_default: bool = False
+    default_sql: str | None = None
+    default_volatile: bool = False
+    generated_stored: bool = False
+    identity: bool = False  # GENERATED ... AS IDENTITY
+    serial: bool = False  # serial / bigserial / smallserial
+    primary_key: bool = False
+    unique: bool = False
+    references: str | None = None  # inline FK target table
+    check_sql: str | None = None  # inline CHECK
+
+
+@dataclass
+class ConstraintSpec:
+    """A table constraint as declared by ADD CONSTRAINT (or inline in CREATE TABLE)."""
+
+    name: str | None
+    type: str  # "check" | "foreign_key" | "unique" | "primary_key" | "exclude" | "not_null"
+    columns: list[str] = field(default_factory=list)
+    not_valid: bool = False
+    using_index: str | None = None  # ADD CONSTRAINT ... UNIQUE/PRIMARY KEY USING INDEX idx
+    check_sql: str | None = None
+    # For CHECK (col IS NOT NULL): the column proven not null once the check is validated.
+    not_null_column: str | None = None
+    references: str | None = None
+
+
+# Operation kinds. One string per kind of change; the parser emits only these.
+KINDS = frozenset(
+    {
+        # tables and columns
+        "create_table", "create_table_as", "drop_table", "rename_table",
+        "add_column", "drop_column", "rename_column", "alter_column_type",
+        "set_not_null", "drop_not_null", "set_default", "drop_default",
+        "add_constraint", "validate_constraint", "drop_constraint", "rename_constraint",
+        "set_logged", "set_unlogged", "set_tablespace", "alter_table_other",
+        # indexes
+        "create_index", "drop_index", "reindex", "rename_index",
+        # other objects: object_type says which (view, materialized_view, function,
+        # procedure, trigger, sequence, type, domain, schema, extension, policy, role, ...)
+        "create_object", "drop_object", "alter_object", "rename_object",
+        "alter_type_add_value", "alter_sequence",
+        "drop_schema", "drop_database", "create_database",
+        # maintenance and locking
+        "vacuum", "vacuum_full", "analyze", "cluster", "lock_table",
+        "refresh_materialized_view",
+        # data
+        "insert", "update", "delete", "truncate", "select", "copy",
+        # privileges, comments, session
+        "grant", "revoke", "comment", "set_session",
+        # transaction control
+        "begin", "commit", "rollback", "savepoint",
+        # bodies that cannot be seen, and statements that could not be understood
+        "do_block", "unparsed",
+    }
+)
+
+
+@dataclass
+class Operation:
+    """One normalized change parsed from one SQL statement, with its facts."""
+
+    kind: str
+    loc: Location
+    sql: str
+    table: str | None = None  # unqualified lower-case name as PostgreSQL folds it
+    schema: str | None = None
+    column: str | None = None
+    name: str | None = None  # index, constraint or object name
+    new_name: str | None = None  # renames
+    object_type: str | None = None  # for *_object kinds
+    names: list[str] = field(default_factory=list)  # DROP INDEX a, b / DROP TABLE a, b
+    columns: list[ColumnSpec] = field(default_factory=list)  # create_table, add_column
+    constraint: ConstraintSpec | None = None  # add_constraint
+    new_type: str | None = None  # alter_column_type
+    using: str | None = None  # alter_column_type USING expression
+    default_volatile: bool = False  # set_default
+    concurrently: bool = False
+    unique: bool = False  # create_index
+    if_exists: bool = False
+    if_not_exists: bool = False
+    cascade: bool = False
+    has_where: bool = False  # update / delete
+    where_sql: str | None = None
+    in_transaction: bool = True  # copied from the Statement
+    # Set by the linter's context pass, not the parser:
+    table_created_here: bool = False  # table created earlier in the same migration
+    column_created_here: bool = False  # column added earlier in the same migration
+    # Why the parser could not fully understand the statement (unparsed / do_block).
+    reason: str | None = None
+
+
+@dataclass
+class Finding:
+    rule: str
+    severity: Severity
+    loc: Location
+    message: str
+    fix: str = ""
+
+    def as_dict(self) -> dict:
+        return {
+            "rule": self.rule,
+            "severity": self.severity.value,
+            "path": self.loc.path,
+            "line": self.loc.line,
+            "column": self.loc.column,
+            "message": self.message,
+            "fix": self.fix,
+        }
+
+
+@dataclass
+class MigrationSource:
+    """One migration as found on disk, before parsing: an Alembic revision or a .sql file."""
+
+    path: str  # as the user named it (repo-relative where possible)
+    statements: list[Statement] = field(default_factory=list)
+    revision: str | None = None
+    down_revisions: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    branch_labels: tuple[str, ...] = ()
+    release: str | None = None
+    declared_phase: str | None = None
+    kind: str = "sql"  # "sql" | "alembic" | "stdin"
+    # The raw text of the file the user wrote, for suppression comments.
+    text: str = ""
+    # Problems the source itself has (import failure, hidden statements, bad header...).
+    diagnostics: list[Finding] = field(default_factory=list)
+    # Content hash of everything that decides the lint result of this file.
+    checksum: str = ""
+
+
+@dataclass
+class LintedMigration:
+    source: MigrationSource
+    operations: list[Operation]
+    phase: MigrationPhase
+    findings: list[Finding]
+
+    @property
+    def rejected(self) -> bool:
+        return any(f.severity is Severity.ERROR for f in self.findings)
+
+    def as_dict(self) -> dict:
+        return {
+            "path": self.source.path,
+            "revision": self.source.revision,
+            "release": self.source.release,
+            "declared_phase": self.source.declared_phase,
+            "phase": self.phase.value,
+            "rejected": self.rejected,
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+@dataclass
+class LintReport:
+    migrations: list[LintedMigration]
+    files: int = 0
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for m in self.migrations for f in m.findings if f.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for m in self.migrations for f in m.findings if f.severity is Severity.WARNING)
+
+    def as_dict(self) -> dict:
+        return {
+            "version": 1,
+            "migrations": [m.as_dict() for m in self.migrations],
+            "summary": {
+                "files": self.files,
+                "migrations": len(self.migrations),
+                "errors": self.errors,
+                "warnings": self.warnings,
+            },
+        }

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Creates .venv with migrator and its test dependencies; installs the PostgreSQL server
+# binaries from Debian's packages when they are missing and we may (root + apt-get).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+.venv/bin/python -m pip install -q -e ".[test,fast]" 2>&1 | grep -v -e '^WARNING: Location' -e 'is ignored' || true
+.venv/bin/python -c "import migrator, sqlglot, alembic, psycopg" 
+if [ "${1:-}" = "--with-postgres" ]; then
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+      echo "installing PostgreSQL server binaries (apt-get)..."
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) || \
+        echo "warning: could not install PostgreSQL; set MIGRATOR_TEST_DATABASE_URL" >&2
+    else
+      echo "warning: no PostgreSQL binaries; set MIGRATOR_TEST_DATABASE_URL or install postgresql" >&2
+    fi
+  fi
+fi
