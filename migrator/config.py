@@ -81,31 +81,31 @@ def find_config_file(start: Path) -> Path | None:
     return None
 
 
+def _kind(name: str) -> str:
+    """The base type of a field: 'int', 'float', 'bool', 'str', 'dict' or 'list'."""
+    return str(_FIELDS[name].type).split("[")[0].split(" ")[0]
+
+
 def _convert(name: str, value: Any, source: str) -> Any:
-    f = _FIELDS[name]
-    typ = str(f.type)
+    """Coerce a value from TOML or an environment variable to the field's type."""
+    kind = _kind(name)
+    optional = "None" in str(_FIELDS[name].type)
     try:
-        if isinstance(value, str) and typ.startswith(("int", "float", "bool")) or (
-            isinstance(value, str) and ("int" in typ or "float" in typ) and "str" not in typ
-        ):
-            if value.strip().lower() in ("", "none", "null") and "None" in typ:
+        if isinstance(value, str) and kind != "str":
+            text = value.strip()
+            if optional and text.lower() in ("", "none", "null"):
                 return None
-            if typ.startswith("bool"):
-                return value.strip().lower() in ("1", "true", "yes", "on")
-            if "int" in typ and "float" not in typ:
-                return int(value)
-            return float(value)
-        if typ.startswith("bool") and not isinstance(value, bool):
+            if kind == "bool":
+                return text.lower() in ("1", "true", "yes", "on")
+            if kind in ("int", "float"):
+                return int(text) if kind == "int" else float(text)
+            if kind == "list":
+                return [v.strip() for v in text.split(",") if v.strip()]
             raise ValueError
-        if typ.startswith("int") and not isinstance(value, int):
+        expected = {"int": int, "float": (int, float), "bool": bool, "str": str, "dict": dict, "list": list}
+        if isinstance(value, bool) and kind in ("int", "float"):
             raise ValueError
-        if typ.startswith("float") and not isinstance(value, (int, float)):
-            raise ValueError
-        if typ.startswith("dict") and not isinstance(value, dict):
-            raise ValueError
-        if typ.startswith("list") and isinstance(value, str):
-            return [v.strip() for v in value.split(",") if v.strip()]
-        if typ.startswith("list") and not isinstance(value, list):
+        if not isinstance(value, expected[kind]):
             raise ValueError
     except ValueError:
         raise UsageError(f"{source}: {name} has a value of the wrong type: {value!r}") from None
