@@ -66,6 +66,7 @@ instances = Table(
     Column("pid", Integer),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("last_seen", DateTime(timezone=True), nullable=False, index=True),
+    Column("stopped_at", DateTime(timezone=True)),  # set when the instance deregisters cleanly
 )
 
 
