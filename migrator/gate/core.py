@@ -1,0 +1,358 @@
+"""The readiness gate (DESIGN section 7): ``ready``, ``contract`` and ``rollback`` verdicts for a
+release, decided from one snapshot of the database and the catalog on disk.
+
+Every answer is a statement about the compatibility window (``migrator.window``): the deciding
+functions here are pure (snapshot + catalog in, verdict out); ``evaluate`` is the one entry point
+that reads the database.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Iterable
+
+from packaging.version import InvalidVersion, Version
+
+from ..config import Config
+from ..dburl import redact_text
+from ..errors import UsageError
+from ..releases import parse_release
+from ..window import MigrationRecord, Window, compute_window
+from .snapshot import Snapshot, take_snapshot
+
+GATES = ("ready", "contract", "rollback")
+PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
+DOCUMENT_VERSION = 1
+
+
+@dataclass
+class Reason:
+    code: str
+    message: str
+    migration: str | None = None
+    phase: str | None = None
+    severity: str = "error"  # "error" fails the gate; "warning" is reported and passes
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "migration": self.migration,
+                "phase": self.phase, "severity": self.severity}
+
+
+@dataclass
+class GateResult:
+    gate: str
+    release: str
+    verdict: str  # pass | fail | unknown
+    reasons: list[Reason] = field(default_factory=list)
+    window: Window | None = None
+    backfills: list[dict] = field(default_factory=list)
+    instances: dict[str, Any] = field(default_factory=dict)
+    total_ms: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == PASS
+
+    @property
+    def exit_code(self) -> int:
+        return {PASS: 0, FAIL: 1}.get(self.verdict, 3)
+
+    @property
+    def warnings(self) -> list[Reason]:
+        return [r for r in self.reasons if r.severity == "warning"]
+
+    def summary(self) -> str:
+        errors = [r for r in self.reasons if r.severity == "error"]
+        if errors:
+            return errors[0].message
+        if self.warnings:
+            return self.warnings[0].message
+        return f"release {self.release} may run against this schema"
+
+    def as_dict(self) -> dict:
+        w = self.window
+        return {
+            "version": DOCUMENT_VERSION,
+            "gate": self.gate,
+            "release": self.release,
+            "verdict": self.verdict,
+            "result": self.verdict,
+            "reasons": [r.as_dict() for r in self.reasons],
+            "window": w.as_dict() if w else {"min_release": None, "max_release": None,
+                                               "first_pending_expand": None},
+            "pending": {
+                "expand": [_record_dict(r) for r in (w.pending_expand if w else [])],
+                "contract": [_record_dict(r) for r in (w.pending_contract if w else [])],
+            },
+            "backfills": [_jsonable(b) for b in self.backfills],
+            "instances": self.instances,
+            "timings": {"total_ms": round(self.total_ms, 3)},
+        }
+
+
+def _record_dict(r: MigrationRecord) -> dict:
+    return {"revision": r.revision, "release": str(r.release), "state": r.state}
+
+
+def _jsonable(d: dict) -> dict:
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in d.items()}
+
+
+# -- the catalog on disk ---------------------------------------------------------------------
+
+def catalog_entries(catalog: Any) -> list[tuple[str, str, Version]]:
+    """(revision, phase, release) of each migration in a catalog: accepts the runner's Catalog
+    (``.revisions``/``.migrations``, a list or a mapping) or any iterable of objects or dicts with
+    revision, phase and release."""
+    if catalog is None:
+        return []
+    items: Any = catalog
+    for attr in ("revisions", "migrations", "entries"):
+        if hasattr(catalog, attr):
+            items = getattr(catalog, attr)
+            break
+    if isinstance(items, dict):
+        items = items.values()
+    out = []
+    for it in items:
+        get = it.get if isinstance(it, dict) else (lambda k, _it=it: getattr(_it, k, None))
+        rev = get("revision") or get("revision_id") or get("id")
+        phase, release = get("phase"), get("release")
+        if rev is None or phase is None or release is None:
+            continue
+        out.append((str(rev), str(phase), release if isinstance(release, Version) else parse_release(str(release))))
+    return out
+
+
+def load_catalog_if_any(config: Config | None):
+    """The runner's catalog for the configured Alembic project, or None when no project is
+    configured here (the gate then answers from the history table alone, with a warning)."""
+    if config is None:
+        return None
+    has_project = bool(config.script_location or config.alembic_ini
+                       or (config.root / "alembic.ini").is_file())
+    if not has_project:
+        return None
+    try:
+        from ..runner.catalog import load_catalog
+    except ImportError:
+        return None
+    return load_catalog(config)
+
+
+# -- deciding --------------------------------------------------------------------------------
+
+def migration_records(snap: Snapshot, catalog: Any = None) -> tuple[list[MigrationRecord], list[Reason]]:
+    """History (the truth for what is applied, with its release) united with the catalog's
+    migrations that history does not know (pending)."""
+    records: dict[str, MigrationRecord] = {}
+    problems: list[Reason] = []
+    for h in snap.history:
+        try:
+            release = Version(h.release)
+        except InvalidVersion:
+            problems.append(Reason("bad_release", f"history row of {h.revision} has release {h.release!r}, "
+                                   "which is not a version", h.revision, h.phase, "warning"))
+            continue
+        records[h.revision] = MigrationRecord(h.revision, h.phase, release, h.state)
+    for rev, phase, release in catalog_entries(catalog):
+        known = records.get(rev)
+        if known is None:
+            records[rev] = MigrationRecord(rev, phase, release, "pending")
+        elif known.state == "rolled_back":
+            records[rev] = MigrationRecord(rev, known.phase, known.release, "pending")
+    return list(records.values()), problems
+
+
+def _half_applied(snap: Snapshot) -> list:
+    return [h for h in snap.history if h.state in ("running", "failed")]
+
+
+def _half_applied_reason(h, severity: str = "error") -> Reason:
+    if h.state == "running":
+        msg = (f"{h.phase} migration {h.revision} (release {h.release}) is running or was interrupted "
+               f"during {h.action}")
+        return Reason("migration_running", msg, h.revision, h.phase, severity)
+    detail = f": {redact_text(h.error.strip().splitlines()[0])}" if h.error and h.error.strip() else ""
+    msg = f"{h.phase} migration {h.revision} (release {h.release}) failed during {h.action}{detail}"
+    return Reason("migration_failed", msg, h.revision, h.phase, severity)
+
+
+def _contracted_past(window: Window, records: list[MigrationRecord], v: Version) -> list[Reason]:
+    if window.not_contracted_past(v):
+        return []
+    return [Reason("contracted_past",
+                   f"contract migration {r.revision} of release {r.release} is applied: code of release {v} "
+                   "may use what it removed", r.revision, "contract")
+            for r in sorted(records, key=lambda r: r.release)
+            if r.phase == "contract" and r.state == "applied" and r.release > v]
+
+
+def decide_ready(v: Version, snap: Snapshot, records: list[MigrationRecord], window: Window) -> list[Reason]:
+    reasons: list[Reason] = []
+    for r in window.pending_expand:
+        if r.release <= v and r.state in ("pending", "rolled_back"):
+            reasons.append(Reason("expand_pending", f"expand migration {r.revision} of release {r.release} "
+                                  f"is not applied: release {v} needs it", r.revision, "expand"))
+    reasons += _contracted_past(window, records, v)
+    reasons += [_half_applied_reason(h) for h in _half_applied(snap)]
+    for ix in snap.invalid_indexes:
+        reasons.append(Reason("invalid_index",
+                              f"index {ix['schema']}.{ix['index']} on {ix['table']} is INVALID (a failed or "
+                              "unfinished CREATE INDEX CONCURRENTLY): drop it and create it again"))
+    for b in snap.backfills:
+        try:
+            needed = Version(b["release"]) <= v
+        except InvalidVersion:
+            needed = True
+        if needed and b["status"] != "finished":
+            code = "backfill_failed" if b["status"] == "failed" else "backfill_unfinished"
+            reasons.append(Reason(code, f"backfill {b['name']} (release {b['release']}) is {b['status']} "
+                                  f"after {b['rows_done'] or 0} rows: release {v} needs it finished",
+                                  b["revision"], "expand"))
+    return reasons
+
+
+def live_instances(snap: Snapshot, ttl: float) -> list[dict]:
+    cutoff = snap.now - timedelta(seconds=ttl)
+    return [i for i in snap.instances if i["stopped_at"] is None and i["last_seen"] >= cutoff]
+
+
+def decide_contract(v: Version, snap: Snapshot, ttl: float, require_registry: bool) -> list[Reason]:
+    if not snap.instances:
+        if require_registry:
+            return [Reason("registry_empty", "no application instance has ever registered, so whether an "
+                           f"older release than {v} still runs cannot be checked (--require-registry)")]
+        return [Reason("registry_empty", "no application instance has ever registered: whether an older "
+                       f"release than {v} still runs cannot be checked; passing on the pipeline's word",
+                       severity="warning")]
+    old: dict[str, list[str]] = {}
+    for inst in live_instances(snap, ttl):
+        try:
+            older = Version(inst["release"]) < v
+        except InvalidVersion:
+            older = True
+        if older:
+            old.setdefault(inst["release"], []).append(inst["instance_id"])
+    reasons = []
+    for release, ids in sorted(old.items()):
+        shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+        reasons.append(Reason("old_instance_running",
+                              f"{len(ids)} live instance(s) run release {release}, older than {v}: {shown}"))
+    return reasons
+
+
+def decide_rollback(v: Version, snap: Snapshot, records: list[MigrationRecord], window: Window) -> list[Reason]:
+    """The schema still supports V: no contract newer than V applied, and nothing half-applied
+    that V depends on. A half-applied expand of a newer release only adds, so it does not block
+    switching back to V (it is reported as a warning)."""
+    reasons = _contracted_past(window, records, v)
+    for h in _half_applied(snap):
+        try:
+            newer_expand = h.phase == "expand" and Version(h.release) > v
+        except InvalidVersion:
+            newer_expand = False
+        reasons.append(_half_applied_reason(h, "warning" if newer_expand else "error"))
+    return reasons
+
+
+def decide(kind: str, v: Version, snap: Snapshot, catalog: Any, *, ttl: float = 60.0,
+           require_registry: bool = False, catalog_known: bool = True) -> GateResult:
+    """The verdict of one gate from a snapshot (pure: no I/O)."""
+    records, reasons = migration_records(snap, catalog)
+    window = compute_window(records)
+    if not catalog_known and kind != "rollback":
+        reasons.append(Reason("no_catalog", "no migration catalog here (no Alembic project configured): "
+                              "pending migrations are unknown, answering from the history table alone",
+                              severity="warning"))
+    instances_doc: dict[str, Any] = {}
+    if kind == "rollback":
+        reasons += decide_rollback(v, snap, records, window)
+    else:
+        reasons += decide_ready(v, snap, records, window)
+    if kind == "contract":
+        reasons += decide_contract(v, snap, ttl, require_registry)
+        live = live_instances(snap, ttl)
+        instances_doc = {"registered": len(snap.instances), "live": len(live),
+                         "live_releases": sorted({i["release"] for i in live})}
+    verdict = FAIL if any(r.severity == "error" for r in reasons) else PASS
+    needed = [b for b in snap.backfills if _release_le(b["release"], v)]
+    return GateResult(kind, str(v), verdict, reasons, window, needed, instances_doc)
+
+
+def _release_le(text: str, v: Version) -> bool:
+    try:
+        return Version(text) <= v
+    except InvalidVersion:
+        return True
+
+
+def unknown_result(kind: str, release: str, error: BaseException | str) -> GateResult:
+    message = redact_text(str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
+    return GateResult(kind, release, UNKNOWN, [Reason("database_unreachable",
+                                                      f"cannot read the database: {message}")])
+
+
+def evaluate(kind: str, release: str | Version, *, engine=None, url: str | None = None,
+             config: Config | None = None, catalog: Any = None, require_registry: bool | None = None,
+             ttl: float | None = None) -> GateResult:
+    """Answer one gate. ``engine`` (an Engine or Connection) or ``url`` (else
+    ``config.database_url``); ``catalog`` is the runner's catalog (loaded from the configured
+    project when None). A database that cannot be reached gives verdict ``unknown``; a bad kind
+    or release raises UsageError."""
+    started = time.perf_counter()
+    if kind not in GATES:
+        raise UsageError(f"unknown gate {kind!r}: expected one of {', '.join(GATES)}")
+    v = release if isinstance(release, Version) else parse_release(release)
+    config = config or Config()
+    catalog_known = True
+    if catalog is None:
+        catalog = load_catalog_if_any(config)
+        catalog_known = catalog is not None
+    require = config.require_registry if require_registry is None else require_registry
+    ttl = config.instance_ttl if ttl is None else ttl
+
+    owned = False
+    bind = engine
+    if bind is None:
+        from .connect import make_engine
+
+        target = url or config.database_url
+        if not target:
+            raise UsageError("no database URL: pass --database-url or set MIGRATOR_DATABASE_URL or DATABASE_URL")
+        bind, owned = make_engine(target, read_only=True, statement_timeout_ms=10000, pool_size=1), True
+    try:
+        snap = take_snapshot(bind, with_instances=(kind == "contract"))
+    except UsageError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any driver or network failure means: no answer now
+        from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+        if not isinstance(e, (DBAPIError, SQLAlchemyError, OSError)):
+            raise
+        result = unknown_result(kind, str(v), getattr(e, "orig", None) or e)
+    else:
+        result = decide(kind, v, snap, catalog, ttl=ttl, require_registry=require, catalog_known=catalog_known)
+    finally:
+        if owned:
+            bind.dispose()
+    result.total_ms = (time.perf_counter() - started) * 1000
+    return result
+
+
+def wait_for(kind: str, release: str | Version, *, timeout: float, interval: float = 2.0,
+             on_attempt=None, **kwargs) -> tuple[GateResult, bool]:
+    """Evaluate until pass or ``timeout`` seconds. Returns (last result, timed_out)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = evaluate(kind, release, **kwargs)
+        if on_attempt is not None:
+            on_attempt(result)
+        if result.passed:
+            return result, False
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return result, True
+        time.sleep(min(interval, remaining))
