@@ -157,6 +157,8 @@ class Operation:
     column_created_here: bool = False  # column added earlier in the same migration
     # Why the parser could not fully understand the statement (unparsed / do_block).
     reason: str | None = None
+    # Set by the linter: the phase the classifier gave this operation (None: not linted yet).
+    phase: Phase | None = None
 
 
 @dataclass
