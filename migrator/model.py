@@ -157,6 +157,9 @@ class Operation:
     column_created_here: bool = False  # column added earlier in the same migration
     # Why the parser could not fully understand the statement (unparsed / do_block).
     reason: str | None = None
+    # A literal fact the statement carries: the value of SET (set_session), the enum label of
+    # ALTER TYPE ... ADD VALUE, the mode of LOCK TABLE ("ACCESS EXCLUSIVE").
+    value: str | None = None
     # Set by the linter: the phase the classifier gave this operation (None: not linted yet).
     phase: Phase | None = None
 
