@@ -20,12 +20,8 @@ def _value(v) -> str:
     return str(getattr(v, "value", v) or "")
 
 
-def from_module(rule) -> RuleMeta:
-    """A RuleMeta from a catalog rule module (NAME, SEVERITY, SUMMARY, WHY, FIX_SQL, ...)."""
-    name = rule.NAME
-    summary = str(getattr(rule, "SUMMARY", "") or name)
-    why = str(getattr(rule, "WHY", "") or "")
-    fix = str(getattr(rule, "FIX_SQL", "") or "")
+def from_rule(rule) -> RuleMeta:
+    """A RuleMeta from a catalog :class:`~migrator.lint.catalog.Rule`."""
     markdown = ""
     try:
         from ..lint.catalog import render_doc
@@ -33,18 +29,19 @@ def from_module(rule) -> RuleMeta:
         markdown = render_doc(rule)
     except Exception:  # noqa: BLE001 - a doc that cannot render must not break a report
         markdown = ""
+    fix = "\n\n".join(p for p in (rule.fix, rule.fix_sql) if p)
     if not markdown:
-        markdown = f"**{name}**: {summary}\n\n{why}\n\n" + (f"```sql\n{fix}\n```\n" if fix else "")
-    return RuleMeta(name, _value(getattr(rule, "SEVERITY", "error")) or "error", summary, why, fix, markdown)
+        markdown = f"**{rule.name}**: {rule.summary}\n\n{rule.why}\n\n{rule.fix}\n"
+    return RuleMeta(rule.name, _value(rule.severity) or "error", rule.summary, rule.why, fix, markdown)
 
 
 def catalog_meta() -> list[RuleMeta]:
     """Every rule of the catalog; empty when the catalog cannot be loaded."""
     try:
         from ..lint.catalog import all_rules
-    except ImportError:
+    except ImportError:  # the catalog is part of the package; a partial checkout lacks it
         return []
-    return [from_module(r) for r in all_rules()]
+    return [from_rule(r) for r in all_rules()]
 
 
 def fallback(name: str, severity: str, message: str) -> RuleMeta:

@@ -1,0 +1,185 @@
+"""A content-hash cache of lint results, one JSON file per migration result.
+
+The key of migration N is a hash of: the cache format, a stamp of the linter's code (rule set,
+parser), the lint-relevant configuration, migration N's checksum and the key of migration N-1.
+Chaining keys this way names the schema state migration N starts from (state-in is a function of
+the earlier migrations, in order) without serializing that state for every file. An entry holds
+the migration's phase, operations and findings; on a partial hit the schema state is rebuilt by
+replaying the cached operations, so nothing is parsed twice.
+
+A missing, unreadable or corrupt entry is a miss, never an error; writes go to a temporary file
+renamed into place, so a reader never sees half an entry."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from ..model import (
+    ColumnSpec, ConstraintSpec, Finding, LintedMigration, Location, MigrationPhase, Operation,
+    Severity,
+)
+
+FORMAT = 1
+_SUBDIR = f"lint-v{FORMAT}"
+
+
+# ------------------------------------------------------------------ keys
+
+def code_stamp() -> str:
+    """Names the linter's code: the migrator version and every module's size and mtime."""
+    import migrator
+
+    h = hashlib.sha256(str(FORMAT).encode())
+    roots = [Path(migrator.__file__).parent]
+    try:
+        import migrator.rules as rules_pkg
+
+        roots += [Path(p) for p in rules_pkg.__path__]
+    except ImportError:  # pragma: no cover
+        pass
+    for root in roots:
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            for name in sorted(filenames):
+                if name.endswith((".py", ".md")):
+                    st = os.stat(os.path.join(dirpath, name))
+                    h.update(f"{dirpath}/{name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def config_digest(config) -> str:
+    """The part of the configuration a lint result depends on."""
+    relevant = {
+        "server_version": config.server_version,
+        "rules": dict(sorted((config.rules or {}).items())),
+        "script_location": config.script_location,
+        "alembic_ini": config.alembic_ini,
+    }
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def run_prefix(config) -> str:
+    return hashlib.sha256(f"{code_stamp()}\0{config_digest(config)}".encode()).hexdigest()
+
+
+def source_checksum(source) -> str:
+    """The source's own checksum, else a hash of what the linter reads from it."""
+    if source.checksum:
+        return source.checksum
+    h = hashlib.sha256()
+    for part in (source.path, source.kind, source.release or "", source.declared_phase or "",
+                 source.revision or "", source.text):
+        h.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    for st in source.statements:
+        h.update(f"{st.loc.line}:{st.loc.column}:{st.in_transaction}:{st.note}\0{st.sql}\0".encode(
+            "utf-8", "surrogatepass"))
+    for d in source.diagnostics:
+        h.update(json.dumps(d.as_dict(), sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def chain_key(previous: str, prefix: str, source) -> str:
+    """Key of one migration's result given the key of the migration before it ('' for the first)."""
+    return hashlib.sha256(f"{prefix}\0{previous}\0{source.path}\0{source_checksum(source)}".encode()).hexdigest()
+
+
+# ------------------------------------------------------------------ encoding
+
+def _loc(d) -> Location:
+    return Location(str(d[0]), int(d[1]), int(d[2]))
+
+
+def encode_operation(op: Operation) -> dict:
+    d = dataclasses.asdict(op)
+    d["loc"] = [op.loc.path, op.loc.line, op.loc.column]
+    return d
+
+
+def decode_operation(d: dict) -> Operation:
+    d = dict(d)
+    d["loc"] = _loc(d["loc"])
+    d["columns"] = [ColumnSpec(**c) for c in d.get("columns") or []]
+    if d.get("constraint") is not None:
+        d["constraint"] = ConstraintSpec(**d["constraint"])
+    return Operation(**d)
+
+
+def encode(linted: LintedMigration) -> dict:
+    return {
+        "phase": linted.phase.value,
+        "operations": [encode_operation(op) for op in linted.operations],
+        "findings": [
+            [f.rule, f.severity.value, [f.loc.path, f.loc.line, f.loc.column], f.message, f.fix]
+            for f in linted.findings
+        ],
+    }
+
+
+def decode(entry: dict, source) -> LintedMigration:
+    findings = [Finding(r, Severity(s), _loc(loc), m, fx) for r, s, loc, m, fx in entry["findings"]]
+    ops = [decode_operation(o) for o in entry["operations"]]
+    return LintedMigration(source, ops, MigrationPhase(entry["phase"]), findings)
+
+
+# ------------------------------------------------------------------ storage
+
+class LintCache:
+    """Result entries under ``directory``; ``LintCache(None)`` is a cache that never hits."""
+
+    def __init__(self, directory: Path | None):
+        self.directory = Path(directory) / _SUBDIR if directory is not None else None
+        self.hits = 0
+        self.misses = 0
+
+    @classmethod
+    def for_config(cls, config, enabled: bool = True) -> "LintCache":
+        return cls(config.resolve(config.cache_dir) if enabled and config.cache_dir else None)
+
+    @property
+    def enabled(self) -> bool:
+        return self.directory is not None
+
+    def _path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key[2:]}.json"
+
+    def get(self, key: str, source) -> LintedMigration | None:
+        if self.directory is None:
+            return None
+        try:
+            with open(self._path(key), "rb") as fh:
+                linted = decode(json.loads(fh.read()), source)
+        except Exception:  # noqa: BLE001 - missing or corrupt: recompute
+            self.misses += 1
+            return None
+        self.hits += 1
+        return linted
+
+    def put(self, key: str, linted: LintedMigration) -> None:
+        if self.directory is None:
+            return
+        path = self._path(key)
+        try:
+            if not path.parent.is_dir():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                ignore = self.directory.parent / ".gitignore"
+                if not ignore.exists():
+                    ignore.write_text("# created by migrator\n*\n", encoding="utf-8")
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    json.dump(encode(linted), fh, separators=(",", ":"))
+                os.replace(tmp, path)
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+        except OSError:
+            # A read-only or full disk makes the cache useless, not the lint wrong.
+            self.directory = None
