@@ -1,0 +1,406 @@
+"""Alembic revisions rendered to SQL offline: no env.py, no database (DESIGN section 6).
+
+Each revision module is imported fresh and its ``upgrade()`` is called with ``alembic.op``
+bound to an :class:`~alembic.operations.Operations` in ``as_sql`` mode. Every piece of SQL it
+emits is recorded with the line (and column) of the call in the revision ``.py`` file that
+emitted it, found by walking the stack to the innermost frame of that file. Statements inside
+``autocommit_block()`` run outside a transaction. Data migrations, exceptions and import
+failures become diagnostics on the line that caused them; nothing here raises for a bad
+revision.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import io
+import itertools
+import re
+import sys
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import MigratorError
+from ..model import Finding, Location, MigrationSource, Severity, Statement
+from ..releases import parse_release
+from .offline_stubs import HIDDEN_DATA_MESSAGE, OfflineBind, swap_environ
+
+PHASES = ("expand", "contract")
+_TX_WORD = re.compile(r"\s*(BEGIN|START|COMMIT|END|ROLLBACK|ABORT)\b(?!\s+(?:ATOMIC|TO|PREPARED))",
+                      re.IGNORECASE)
+_module_counter = itertools.count()
+
+
+def _tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    try:
+        return tuple(str(v) for v in value)
+    except TypeError:
+        return (str(value),)
+
+
+def _assignment_line(text: str, name: str) -> int:
+    """The line of a module-level ``name = ...`` (or ``name: str = ...``), else 1."""
+    m = re.search(rf"^{name}\s*(?::[^=\n]*)?=", text, re.MULTILINE)
+    return text.count("\n", 0, m.start()) + 1 if m else 1
+
+
+@dataclass
+class _Recorder:
+    """Collects what one revision emits, each piece at the revision line that emitted it."""
+
+    real_path: str  # the filename Python compiled the module under
+    display: str  # the path shown to the user
+    statements: list[Statement] = field(default_factory=list)
+    diagnostics: list[Finding] = field(default_factory=list)
+    autocommit: bool = False
+    # A hand-written COMMIT ends Alembic's transaction: what follows runs outside one until a
+    # BEGIN (the old "op.execute('COMMIT')" recipe before CREATE INDEX CONCURRENTLY).
+    committed_by_hand: bool = False
+    _warned: set = field(default_factory=set)
+
+    def where(self) -> Location:
+        frame = sys._getframe(1)
+        while frame is not None:
+            if frame.f_code.co_filename == self.real_path:
+                return Location(self.display, *_frame_position(frame))
+            frame = frame.f_back
+        return Location(self.display, 1, 1)
+
+    def emit(self, sql: str) -> None:
+        loc = self.where()
+        from ..sql.split import split_sql
+
+        text = sql.strip()
+        if not text:
+            return
+        for st in split_sql(text, self.display, wrapped=not self.autocommit):
+            word = _TX_WORD.match(st.sql)
+            word = word.group(1).upper() if word else ""
+            in_tx = not self.autocommit and not self.committed_by_hand
+            if word in ("BEGIN", "START") and not self.autocommit:
+                self.committed_by_hand, in_tx = False, True
+            elif word in ("COMMIT", "END", "ROLLBACK", "ABORT"):
+                self.committed_by_hand = not self.autocommit
+            self.statements.append(Statement(sql=st.sql, loc=loc, in_transaction=in_tx, note=st.note))
+
+    def warn_once(self, rule: str, message: str, loc: Location | None = None) -> None:
+        loc = loc or self.where()
+        key = (rule, loc.line, message)
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        self.diagnostics.append(Finding(rule, Severity.WARNING, loc, message))
+
+    def error(self, rule: str, message: str, line: int = 1, column: int = 1) -> None:
+        self.diagnostics.append(
+            Finding(rule, Severity.ERROR, Location(self.display, line, column), message)
+        )
+
+
+def _frame_position(frame) -> tuple[int, int]:
+    """(line, 1-based column) of the instruction a frame is executing."""
+    line = frame.f_lineno or 1
+    try:
+        positions = list(frame.f_code.co_positions())
+        start_line, _end, col, _end_col = positions[frame.f_lasti // 2]
+        if start_line is not None:
+            line = start_line
+        return line, (col + 1) if col is not None else 1
+    except (IndexError, ValueError, AttributeError):
+        return line, 1
+
+
+def _tb_line(tb, real_path: str) -> int | None:
+    """The innermost line of the revision file in a traceback."""
+    line = None
+    for fs in traceback.extract_tb(tb):
+        if fs.filename == real_path:
+            line = fs.lineno
+    return line
+
+
+def _compile(dialect: Any) -> Any:
+    def compile_(statement: Any, parameters: Any) -> str:
+        if isinstance(statement, str):
+            return statement
+        if parameters and isinstance(parameters, dict) and hasattr(statement, "params"):
+            try:
+                statement = statement.params(**parameters)
+            except Exception:  # noqa: BLE001 - fall back to placeholders
+                pass
+        try:
+            return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        except Exception:  # noqa: BLE001 - a bind without a literal renderer
+            return str(statement.compile(dialect=dialect))
+
+    return compile_
+
+
+@contextlib.contextmanager
+def _offline_operations(rec: _Recorder, ini_path: Path | None) -> Iterator[None]:
+    """Bind ``alembic.op`` and ``alembic.context`` to an offline context feeding ``rec``."""
+    from alembic.config import Config as AlembicConfig
+    from alembic.operations import Operations
+    from alembic.runtime.environment import EnvironmentContext
+    from alembic.runtime.migration import MigrationContext
+
+    ctx = MigrationContext.configure(
+        dialect_name="postgresql",
+        dialect_opts={"paramstyle": "named"},  # raw SQL keeps its % signs
+        opts={"as_sql": True, "output_buffer": io.StringIO(), "literal_binds": True},
+    )
+    from sqlalchemy.sql.elements import TextClause
+
+    impl = ctx.impl
+    original_exec = impl._exec
+
+    def _exec(construct: Any, *args: Any, **kw: Any) -> None:
+        if isinstance(construct, str):  # op.execute("raw sql"): keep it exactly as written
+            rec.emit(construct)
+            return None
+        if isinstance(construct, TextClause) and not construct._bindparams:
+            rec.emit(construct.text)  # sa.text() without parameters
+            return None
+        return original_exec(construct, *args, **kw)
+
+    def static_output(text: str) -> None:
+        rec.emit(text)
+
+    def on_read() -> None:
+        rec.warn_once("hidden-data-migration", HIDDEN_DATA_MESSAGE)
+
+    bind = OfflineBind(ctx.dialect, rec.emit, _compile(ctx.dialect), on_read)
+    impl._exec = _exec
+    impl.static_output = static_output
+    impl.connection = bind
+    ctx.connection = bind
+
+    @contextlib.contextmanager
+    def autocommit_block() -> Iterator[None]:
+        previous = rec.autocommit
+        rec.autocommit = True
+        try:
+            yield
+        finally:
+            rec.autocommit = previous
+
+    ctx.autocommit_block = autocommit_block
+    ops = Operations(ctx)
+    try:
+        cfg = AlembicConfig(str(ini_path)) if ini_path else AlembicConfig()
+    except Exception:  # noqa: BLE001 - an unreadable ini only loses context.config
+        cfg = AlembicConfig()
+    env = EnvironmentContext(cfg, None, as_sql=True, dialect_name="postgresql")
+    env._migration_context = ctx
+    ops._install_proxy()
+    env._install_proxy()
+    try:
+        yield
+    finally:
+        env._remove_proxy()
+        ops._remove_proxy()
+
+
+@contextlib.contextmanager
+def _offline_backfill(rec: _Recorder) -> Iterator[None]:
+    """``migrator.backfill(...)`` inside upgrade() does nothing offline (it needs a database)."""
+    try:
+        api = importlib.import_module("migrator.backfill.api")
+    except Exception:  # noqa: BLE001 - not built yet, or broken: nothing to stand in for
+        yield
+        return
+    original = getattr(api, "backfill", None)
+    if original is None or getattr(api, "OFFLINE_AWARE", False):
+        yield
+        return
+
+    def backfill(*args: Any, **kwargs: Any) -> None:
+        return None
+
+    api.backfill = backfill
+    try:
+        yield
+    finally:
+        api.backfill = original
+
+
+def _import(path: Path, rec: _Recorder) -> Any | None:
+    """Import a revision module fresh under a unique name; None (and an error) if it cannot be."""
+    stem = re.sub(r"\W", "_", path.stem)
+    name = f"_migrator_revision_{next(_module_counter)}_{stem}"
+    spec = importlib.util.spec_from_file_location(name, rec.real_path)
+    if spec is None or spec.loader is None:
+        rec.error("revision-import-error", f"{rec.display}: cannot be imported as a Python module")
+        return None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+        return module
+    except SyntaxError as e:
+        if e.filename and Path(e.filename).resolve() != Path(rec.real_path).resolve():
+            rec.error("revision-import-error",
+                      f"cannot import the revision: syntax error in {e.filename}:{e.lineno}: {e.msg}")
+        else:
+            rec.error("revision-import-error", f"cannot import the revision: syntax error: {e.msg}",
+                      e.lineno or 1, e.offset or 1)
+        return None
+    except ModuleNotFoundError as e:
+        line = _tb_line(e.__traceback__, rec.real_path) or 1
+        rec.error("revision-import-error",
+                  f"cannot import the revision {rec.display}: module {e.name!r} not found "
+                  "(install it, or run migrator where the project's packages are importable)", line)
+        return None
+    except BaseException as e:  # noqa: BLE001 - anything at import time, even SystemExit
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        line = _tb_line(e.__traceback__, rec.real_path) or 1
+        rec.error("revision-import-error",
+                  f"cannot import the revision {rec.display}: {type(e).__name__}: {e}", line)
+        return None
+    finally:
+        sys.modules.pop(name, None)
+
+
+def _read_attributes(module: Any, text: str, src: MigrationSource, rec: _Recorder) -> None:
+    src.revision = str(module.revision) if getattr(module, "revision", None) is not None else None
+    src.down_revisions = _tuple(getattr(module, "down_revision", None))
+    src.depends_on = _tuple(getattr(module, "depends_on", None))
+    src.branch_labels = _tuple(getattr(module, "branch_labels", None))
+    phase = getattr(module, "phase", None)
+    if phase is None:
+        hint = ""
+        if any(label in PHASES for label in src.branch_labels):
+            hint = f" (its branch label says {', '.join(l for l in src.branch_labels if l in PHASES)})"
+        rec.warn_once("missing-phase-tag",
+                      f"revision declares no phase{hint}; add phase = \"expand\" or "
+                      "phase = \"contract\"", Location(rec.display, 1, 1))
+    elif not isinstance(phase, str) or phase.strip().lower() not in PHASES:
+        rec.error("bad-migration-header",
+                  f"phase must be \"expand\" or \"contract\", got {phase!r}",
+                  _assignment_line(text, "phase"))
+    else:
+        src.declared_phase = phase.strip().lower()
+    release = getattr(module, "release", None)
+    if release is not None:
+        try:
+            parse_release(release)
+            src.release = str(release).strip()
+        except MigratorError as e:
+            rec.error("bad-migration-header", e.message, _assignment_line(text, "release"))
+
+
+def _run_upgrade(module: Any, rec: _Recorder, ini_path: Path | None) -> None:
+    upgrade = getattr(module, "upgrade", None)
+    if not callable(upgrade):
+        rec.warn_once("revision-render-error", "revision has no upgrade() function",
+                      Location(rec.display, 1, 1))
+        return
+    with _offline_operations(rec, ini_path), _offline_backfill(rec):
+        try:
+            upgrade()
+        except BaseException as e:  # noqa: BLE001 - keep what was emitted so far
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            line = _tb_line(e.__traceback__, rec.real_path) or 1
+            rec.warn_once(
+                "revision-render-error",
+                f"upgrade() raised {type(e).__name__}: {e} while rendering offline; "
+                "statements after this line could not be seen",
+                Location(rec.display, line, 1),
+            )
+
+
+def render_revision(path: Path, display: str, *, ini_path: Path | None = None) -> MigrationSource:
+    """One revision file rendered offline (attributes, statements, diagnostics). Never raises
+    for a broken revision; an unreadable file is a diagnostic too."""
+    real = str(path.resolve())
+    rec = _Recorder(real_path=real, display=display)
+    src = MigrationSource(path=display, kind="alembic")
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        rec.error("revision-import-error", f"cannot read {display}: {e.strerror or e}")
+        src.diagnostics = rec.diagnostics
+        return src
+    src.checksum = hashlib.sha256(data).hexdigest()
+    src.text = data.decode("utf-8", errors="replace")
+    module = _import(path, rec)
+    if module is not None:
+        _read_attributes(module, src.text, src, rec)
+        _run_upgrade(module, rec, ini_path)
+    else:
+        # The graph still needs the ids: read them from the text.
+        ids = read_revision_ids(src.text)
+        src.revision = ids.get("revision")
+        src.down_revisions = _tuple(ids.get("down_revision"))
+    src.statements = rec.statements
+    src.diagnostics = rec.diagnostics
+    return src
+
+
+_ID_RE = re.compile(
+    r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(None|['\"][^'\"]*['\"]|\([^)]*\))",
+    re.MULTILINE,
+)
+
+
+def read_revision_ids(text: str) -> dict[str, Any]:
+    """``revision`` / ``down_revision`` read from the text without importing (for files that
+    cannot be imported or are excluded)."""
+    out: dict[str, Any] = {}
+    for name, value in _ID_RE.findall(text):
+        if value == "None":
+            out[name] = None
+        else:
+            found = re.findall(r"['\"]([^'\"]+)['\"]", value)
+            out[name] = found[0] if value[0] in "'\"" and found else tuple(found)
+    return out
+
+
+def render_revisions(files: list[tuple[Path, str]], *, script_dir: Path,
+                     ini_path: Path | None = None) -> list[MigrationSource]:
+    """Render many revision files of one script directory (not yet ordered).
+
+    The versions directory, the script directory and its parent (the project root) are on
+    sys.path while the revisions import, so their own helper imports work; stdout printed by
+    revisions is swallowed so it cannot corrupt a JSON report.
+    """
+    extra = [str(p) for p in dict.fromkeys(
+        [*(str(f.parent.resolve()) for f, _ in files), str(script_dir.resolve()),
+         str(script_dir.resolve().parent)])]
+    old_path = list(sys.path)
+    sys.path[:0] = [p for p in extra if p not in sys.path]
+    missing_env: list[str] = []
+    restore_env = swap_environ(missing_env.append)
+    out: list[MigrationSource] = []
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            for path, display in files:
+                missing_env.clear()
+                src = render_revision(path, display, ini_path=ini_path)
+                for var in dict.fromkeys(missing_env):
+                    src.diagnostics.append(Finding(
+                        "missing-environment-variable", Severity.WARNING,
+                        Location(display, _env_line(src.text, var), 1),
+                        f"reads environment variable {var}, which is not set; rendered offline "
+                        "with an empty value, so what it emits may differ"))
+                out.append(src)
+    finally:
+        restore_env()
+        sys.path[:] = old_path
+    return out
+
+
+def _env_line(text: str, var: str) -> int:
+    i = text.find(var)
+    return text.count("\n", 0, i) + 1 if i >= 0 else 1
