@@ -11,6 +11,7 @@ _LAZY = {
     "lint_paths": "migrator.lint.engine",
     "register_instance": "migrator.gate.registry",
     "require_compatible": "migrator.gate.registry",
+    "IncompatibleSchemaError": "migrator.gate.registry",
     "backfill": "migrator.backfill.api",
 }
 
