@@ -1,0 +1,1 @@
+"""The sample application: users and their orders."""
