@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..model import (
     ColumnSpec, ConstraintSpec, Finding, LintedMigration, Location, MigrationPhase, Operation,
-    Severity,
+    Phase, Severity,
 )
 
 FORMAT = 1
@@ -106,6 +106,8 @@ def decode_operation(d: dict) -> Operation:
     d["columns"] = [ColumnSpec(**c) for c in d.get("columns") or []]
     if d.get("constraint") is not None:
         d["constraint"] = ConstraintSpec(**d["constraint"])
+    if d.get("phase") is not None:
+        d["phase"] = Phase(d["phase"])
     return Operation(**d)
 
 

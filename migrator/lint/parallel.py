@@ -8,7 +8,6 @@ has not seen."""
 
 from __future__ import annotations
 
-import inspect
 import os
 from pathlib import Path
 
@@ -21,15 +20,9 @@ AUTO_PARALLEL_ABOVE = 200  # migrations to parse before a pool pays for its star
 def _parse_chunk(args):
     """Worker: parse the statements of several sources; returns one list of operations each."""
     sources, server_version = args
-    from ..sql.parse import parse_statement
+    from .engine import parse_source
 
-    out = []
-    for source in sources:
-        ops = []
-        for stmt in source.statements:
-            ops.extend(parse_statement(stmt, server_version=server_version))
-        out.append(ops)
-    return out
+    return [parse_source(source, server_version) for source in sources]
 
 
 def _workers(jobs: int | None, todo: int) -> int:
@@ -55,21 +48,12 @@ def parse_in_pool(sources: list, server_version: int, workers: int) -> list[list
     return results
 
 
-def _engine():
-    from . import engine
-
-    fn = engine.lint_migration
-    try:
-        takes_ops = "operations" in inspect.signature(fn).parameters
-    except (TypeError, ValueError):  # pragma: no cover
-        takes_ops = False
-    return engine, fn, takes_ops
-
-
 def lint_many(sources: list, config, *, cache: LintCache | None = None, jobs: int | None = None) -> LintReport:
     """Lint ``sources`` in order with the result cache and, for many misses, a parse pool."""
+    from .engine import check_rule_config, lint_migration
     from .state import SchemaState
 
+    check_rule_config(config)
     cache = cache or LintCache(None)
     n = len(sources)
     results: list = [None] * n
@@ -83,10 +67,9 @@ def lint_many(sources: list, config, *, cache: LintCache | None = None, jobs: in
     misses = [i for i in range(n) if results[i] is None]
     last_miss = misses[-1] if misses else -1
 
-    engine, lint_one, takes_ops = _engine()
     parsed: dict[int, list] = {}
     workers = _workers(jobs, len(misses))
-    if takes_ops and workers > 1:
+    if workers > 1:
         todo = [sources[i] for i in misses]
         for i, ops in zip(misses, parse_in_pool(todo, config.server_version, workers)):
             parsed[i] = ops
@@ -97,10 +80,7 @@ def lint_many(sources: list, config, *, cache: LintCache | None = None, jobs: in
             for op in results[i].operations:  # replay: the state this migration leaves behind
                 state.apply(op)
             continue
-        if i in parsed:
-            linted = lint_one(sources[i], state, config, operations=parsed[i])
-        else:
-            linted = lint_one(sources[i], state, config)
+        linted = lint_migration(sources[i], state, config, operations=parsed.get(i))
         results[i] = linted
         cache.put(keys[i], linted)
     return LintReport(results, files=len({s.path for s in sources}))

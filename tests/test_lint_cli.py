@@ -1,0 +1,231 @@
+"""``migrator lint`` / ``rules`` / ``explain`` end to end: exit codes, formats, cache, pool."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from migrator.cli import cli, main
+
+ROOT = Path(__file__).resolve().parents[1]
+MIGRATOR = ROOT / ".venv" / "bin" / "migrator"
+
+CREATE_USERS = "-- migrator: phase=expand release=1.0.0\nCREATE TABLE users (id bigint PRIMARY KEY, email varchar(50));\n"
+ADD_COLUMN = "-- migrator: phase=expand release=1.1.0\nALTER TABLE users ADD COLUMN full_name text;\n"
+BAD_INDEX = "-- migrator: phase=expand release=1.2.0\n\nCREATE INDEX idx_users_email ON users (email);\n"
+HIDDEN_BODY = "-- migrator: phase=expand release=1.3.0\nDO $$ BEGIN PERFORM 1; END $$;\n"
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A directory of SQL migrations; cwd is the project, the cache lives in it."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MIGRATOR_CACHE_DIR", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    mig = tmp_path / "migrations"
+    mig.mkdir()
+    (mig / "001_users.sql").write_text(CREATE_USERS)
+    (mig / "002_add_name.sql").write_text(ADD_COLUMN)
+    return tmp_path
+
+
+def run(argv: list[str], capsys) -> tuple[int, str, str]:
+    """The real entry point (its error mapping included), in process."""
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    out, err = capsys.readouterr()
+    return exc.value.code, out, err
+
+
+def test_clean_migrations_exit_0_with_phase_headers_and_summary(project, capsys):
+    code, out, err = run(["lint", "migrations"], capsys)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "migrations/001_users.sql  expand  1.0.0"
+    assert lines[1] == "migrations/002_add_name.sql  expand  1.1.0"
+    assert lines[-1] == "2 migrations in 2 files: 0 errors, 0 warnings"
+    assert "\x1b[" not in out
+
+
+def test_error_exits_1_and_points_at_file_line_column_with_fix(project, capsys):
+    (project / "migrations" / "003_index.sql").write_text(BAD_INDEX)
+    code, out, _ = run(["lint", "migrations"], capsys)
+    assert code == 1
+    finding = [line for line in out.splitlines() if line.startswith("migrations/003_index.sql:")]
+    assert finding and finding[0].startswith("migrations/003_index.sql:3:1: error ")
+    after = out.splitlines()[out.splitlines().index(finding[0]) + 1]
+    assert after.startswith("    fix: ")
+    assert "rejected" in out.splitlines()[out.splitlines().index(finding[0]) - 1]
+
+
+def test_warnings_pass_unless_strict(project, capsys):
+    (project / "migrations" / "003_do.sql").write_text(HIDDEN_BODY)
+    code, out, _ = run(["lint", "migrations"], capsys)
+    assert code == 0 and " warning " in out and "0 errors, 1 warning" in out
+    code, _, _ = run(["lint", "--strict", "migrations"], capsys)
+    assert code == 1
+
+
+def test_missing_path_is_a_usage_error(project, capsys):
+    code, out, err = run(["lint", "nope.sql"], capsys)
+    assert code == 2 and "nope.sql" in err and "Traceback" not in err
+
+
+def test_bad_flag_and_bad_format_are_usage_errors(project, capsys):
+    assert run(["lint", "--format", "xml", "migrations"], capsys)[0] == 2
+    assert run(["lint", "--jobs", "-3", "migrations"], capsys)[0] == 2
+
+
+def test_bad_config_file_is_a_usage_error(project, capsys):
+    (project / "bad.toml").write_text("[tool.migrator\n")
+    code, _, err = run(["lint", "--config", "bad.toml", "migrations"], capsys)
+    assert code == 2 and "bad.toml" in err
+    (project / "migrator.toml").write_text('[rules]\nno-such-rule = "off"\n')
+    code, _, err = run(["lint", "migrations"], capsys)
+    assert code == 2 and "no-such-rule" in err
+
+
+def test_config_can_turn_a_rule_off_and_flags_win(project, capsys):
+    (project / "migrations" / "003_index.sql").write_text(BAD_INDEX)
+    _, out, _ = run(["lint", "--format", "json", "migrations"], capsys)
+    rule = json.loads(out)["migrations"][2]["findings"][0]["rule"]
+    (project / "migrator.toml").write_text(f'server_version = 11\n[rules]\n{rule} = "off"\n')
+    code, out, _ = run(["lint", "--format", "json", "migrations"], capsys)
+    assert code == 0 and json.loads(out)["summary"]["errors"] == 0
+
+
+def test_json_format_is_the_design_document_and_output_file(project, capsys):
+    (project / "migrations" / "003_index.sql").write_text(BAD_INDEX)
+    code, out, err = run(["lint", "--format", "json", "--output", "out/report.json", "migrations"], capsys)
+    assert code == 1 and out == "" and "report written to out/report.json" in err
+    doc = json.loads((project / "out" / "report.json").read_text())
+    assert doc["version"] == 1
+    assert doc["summary"] == {"files": 3, "migrations": 3, "errors": doc["summary"]["errors"], "warnings": 0}
+    assert doc["summary"]["errors"] >= 1
+    m = doc["migrations"][2]
+    assert m["path"] == "migrations/003_index.sql" and m["rejected"] is True and m["release"] == "1.2.0"
+    assert m["declared_phase"] == "expand" and m["phase"] in ("expand", "contract", "mixed", "empty")
+    assert m["findings"][0]["line"] == 3 and m["findings"][0]["column"] == 1
+
+
+@pytest.mark.parametrize("fmt", ["sarif", "github", "gitlab"])
+def test_ci_formats_render_real_findings(project, capsys, fmt):
+    (project / "migrations" / "003_index.sql").write_text(BAD_INDEX)
+    code, out, _ = run(["lint", "--format", fmt, "migrations"], capsys)
+    assert code == 1
+    if fmt == "sarif":
+        run0 = json.loads(out)["runs"][0]
+        res = run0["results"][0]
+        assert run0["tool"]["driver"]["rules"][res["ruleIndex"]]["id"] == res["ruleId"]
+        loc = res["locations"][0]["physicalLocation"]
+        assert loc["artifactLocation"]["uri"] == "migrations/003_index.sql"
+        assert loc["region"]["startLine"] == 3
+    elif fmt == "github":
+        assert out.startswith("::error file=migrations/003_index.sql,line=3,col=1,title=")
+    else:
+        issue = json.loads(out)[0]
+        assert issue["location"] == {"path": "migrations/003_index.sql", "lines": {"begin": 3}}
+
+
+def test_state_from_earlier_migrations_reaches_later_ones(project, capsys):
+    # Widening varchar(50) -> varchar(100) is expand only because 001 says what the type was.
+    (project / "migrations" / "003_widen.sql").write_text(
+        "-- migrator: phase=expand release=1.2.0\nALTER TABLE users ALTER COLUMN email TYPE varchar(100);\n")
+    code, out, _ = run(["lint", "--format", "json", "migrations"], capsys)
+    assert code == 0, out
+    code, out, _ = run(["lint", "--format", "json", "migrations/003_widen.sql"], capsys)
+    assert code == 1  # alone, the old type is unknown: assume the unsafe case
+
+
+def test_stdin_dash(project):
+    proc = subprocess.run([str(MIGRATOR), "lint", "--format", "json", "-"], input=BAD_INDEX,
+                          capture_output=True, text=True, cwd=project)
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["summary"]["migrations"] == 1 and doc["summary"]["errors"] >= 1
+
+
+def test_warm_cache_gives_the_same_report_and_corrupt_entries_are_ignored(project, capsys):
+    (project / "migrations" / "003_index.sql").write_text(BAD_INDEX)
+    (project / "migrations" / "004_do.sql").write_text(HIDDEN_BODY)
+    code0, cold, _ = run(["lint", "--format", "json", "--no-cache", "migrations"], capsys)
+    assert not (project / ".migrator_cache").exists()
+    code1, first, _ = run(["lint", "--format", "json", "migrations"], capsys)
+    entries = sorted((project / ".migrator_cache").rglob("*.json"))
+    assert len(entries) == 4
+    code2, warm, _ = run(["lint", "--format", "json", "migrations"], capsys)
+    assert code0 == code1 == code2 == 1 and cold == first == warm
+    for i, entry in enumerate(entries):
+        entry.write_bytes([b"", b"{not json", b'{"phase": "bogus"}', b"\x00\xff"][i])
+    code3, again, err = run(["lint", "--format", "json", "migrations"], capsys)
+    assert code3 == 1 and again == cold and err == ""
+    code4, gitlab_warm, _ = run(["lint", "--format", "gitlab", "migrations"], capsys)
+    code5, gitlab_cold, _ = run(["lint", "--format", "gitlab", "--no-cache", "migrations"], capsys)
+    assert gitlab_warm == gitlab_cold  # fingerprints do not depend on the cache
+
+
+def test_cache_misses_after_an_earlier_migration_changes(project, capsys):
+    (project / "migrations" / "003_widen.sql").write_text(
+        "-- migrator: phase=expand release=1.2.0\nALTER TABLE users ALTER COLUMN email TYPE varchar(100);\n")
+    assert run(["lint", "migrations"], capsys)[0] == 0
+    # 001 now creates email as text: narrowing to varchar(100) rewrites -> 003 must fail.
+    (project / "migrations" / "001_users.sql").write_text(CREATE_USERS.replace("varchar(50)", "text"))
+    assert run(["lint", "migrations"], capsys)[0] == 1
+
+
+def test_parse_pool_gives_the_same_report_as_one_process(project, capsys):
+    mig = project / "migrations"
+    for i in range(3, 40):
+        body = BAD_INDEX.replace("idx_users_email", f"idx_{i}") if i % 5 == 0 else ADD_COLUMN.replace("full_name", f"c{i}")
+        (mig / f"{i:03d}_m.sql").write_text(body)
+    _, one, _ = run(["lint", "--format", "json", "--no-cache", "--jobs", "1", "migrations"], capsys)
+    _, pool, _ = run(["lint", "--format", "json", "--no-cache", "--jobs", "2", "migrations"], capsys)
+    assert one == pool and json.loads(one)["summary"]["errors"] >= 7
+
+
+def test_rules_lists_the_catalog_as_text_and_json(project, capsys):
+    code, out, _ = run(["rules", "--format", "json"], capsys)
+    assert code == 0
+    rules = json.loads(out)["rules"]
+    assert len(rules) >= 5 and all(set(r) == {"name", "severity", "summary"} for r in rules)
+    code, text, _ = run(["rules"], capsys)
+    assert code == 0 and all(r["name"] in text for r in rules)
+
+
+def test_explain_prints_a_rule_and_suggests_close_names(project, capsys):
+    _, out, _ = run(["rules", "--format", "json"], capsys)
+    name = json.loads(out)["rules"][0]["name"]
+    code, doc, _ = run(["explain", name], capsys)
+    assert code == 0 and doc.startswith(f"# {name}") and "```sql" in doc
+    code, _, err = run(["explain", name[:-1] + "x"], capsys)
+    assert code == 2 and f"did you mean {name}" in err
+    code, _, err = run(["explain", "zzzzzz"], capsys)
+    assert code == 2 and "unknown rule 'zzzzzz'" in err
+
+
+def test_help_is_fast_and_imports_no_parser():
+    code = ("import sys, time; t=time.perf_counter(); from migrator.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit: pass\n"
+            "print('SQLGLOT' if 'sqlglot' in sys.modules else 'NOSQLGLOT', "
+            "'ALEMBIC' if 'alembic' in sys.modules else 'NOALEMBIC', time.perf_counter()-t)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    last = proc.stdout.strip().splitlines()[-1].split()
+    assert last[:2] == ["NOSQLGLOT", "NOALEMBIC"]
+    assert float(last[2]) < 1.0
+    t0 = time.perf_counter()
+    subprocess.run([str(MIGRATOR), "lint", "--help"], check=True, capture_output=True)
+    assert time.perf_counter() - t0 < 2.0
+
+
+def test_clirunner_exit_codes(project):
+    (project / "migrations" / "003_index.sql").write_text(BAD_INDEX)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["lint", "migrations/001_users.sql"]).exit_code == 0
+    assert runner.invoke(cli, ["lint", "migrations"]).exit_code == 1
