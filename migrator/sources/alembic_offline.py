@@ -272,6 +272,9 @@ def _import(path: Path, rec: _Recorder) -> Any | None:
 
 def _read_attributes(module: Any, text: str, src: MigrationSource, rec: _Recorder) -> None:
     src.revision = str(module.revision) if getattr(module, "revision", None) is not None else None
+    if src.revision is None:
+        rec.error("revision-import-error",
+                  "not an Alembic revision: the module sets no `revision = \"...\"`")
     src.down_revisions = _tuple(getattr(module, "down_revision", None))
     src.depends_on = _tuple(getattr(module, "depends_on", None))
     src.branch_labels = _tuple(getattr(module, "branch_labels", None))
@@ -282,7 +285,8 @@ def _read_attributes(module: Any, text: str, src: MigrationSource, rec: _Recorde
             hint = f" (its branch label says {', '.join(l for l in src.branch_labels if l in PHASES)})"
         rec.warn_once("missing-phase-tag",
                       f"revision declares no phase{hint}; add phase = \"expand\" or "
-                      "phase = \"contract\"", Location(rec.display, 1, 1))
+                      "phase = \"contract\"",
+                      Location(rec.display, _assignment_line(text, "revision"), 1))
     elif not isinstance(phase, str) or phase.strip().lower() not in PHASES:
         rec.error("bad-migration-header",
                   f"phase must be \"expand\" or \"contract\", got {phase!r}",

@@ -1,0 +1,312 @@
+"""Where migrations come from: paths on the command line (or the configured project) turned
+into :class:`~migrator.model.MigrationSource` s in migration order.
+
+A path may be a ``.sql`` file, an Alembic revision ``.py``, ``-`` (standard input), a project
+directory or file (``alembic.ini``, ``pyproject.toml`` naming a ``script_location``), an Alembic
+script directory (it has ``versions/``), a ``versions/`` directory, or any directory of ``.sql``
+files (recursively, in natural order). ``config.exclude`` globs drop files. A path that does not
+exist or cannot be read is a :class:`~migrator.errors.UsageError` naming it (exit 2).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import sys
+from pathlib import Path, PurePosixPath
+
+from ..config import Config
+from ..errors import UsageError
+from ..model import MigrationSource
+from .alembic_offline import read_revision_ids, render_revisions
+from .project import AlembicProject, from_alembic_ini, from_pyproject, project_in_directory
+from .revision_graph import order_revisions
+from .sqlfiles import load_sql_file, load_sql_text
+
+_REVISION_ASSIGNMENT = re.compile(r"^(?:down_)?revision\s*(?::[^=\n]*)?=", re.MULTILINE)
+_FLYWAY = re.compile(r"^([VR])(\d+(?:[._]\d+)*)__", re.IGNORECASE)
+_CHUNK = re.compile(r"(\d+)")
+_PHASE_DIR_RANK = {"expand": 0, "contract": 2}
+
+
+# -- ordering -----------------------------------------------------------------------------------
+
+def natural_key(name: str) -> tuple:
+    """``V2__x`` before ``V10__y``; digits compare as numbers, text case-insensitively."""
+    out = []
+    for i, chunk in enumerate(_CHUNK.split(name)):
+        if i % 2:
+            out.append((0, int(chunk), ""))
+        elif chunk:
+            out.append((1, 0, chunk.lower()))
+    return tuple(out)
+
+
+def _path_key(rel: PurePosixPath) -> tuple:
+    """Natural order part by part; an expand/ directory sorts before its contract/ sibling."""
+    return tuple((_PHASE_DIR_RANK.get(part.lower(), 1), natural_key(part)) for part in rel.parts)
+
+
+def _flyway_key(name: str) -> tuple | None:
+    m = _FLYWAY.match(name)
+    if not m:
+        return None
+    version = tuple(int(n) for n in re.split(r"[._]", m.group(2)))
+    return (0 if m.group(1).upper() == "V" else 1, version)
+
+
+def order_sql_files(files: list[tuple[Path, PurePosixPath]]) -> list[tuple[Path, PurePosixPath]]:
+    """Flyway names (``V1_1__x.sql``, repeatable ``R__``) order by version across directories,
+    as Flyway does; anything else orders by its path, naturally."""
+    keys = [_flyway_key(rel.name) for _, rel in files]
+    if files and all(k is not None for k in keys):
+        return [f for _, f in sorted(zip(keys, files), key=lambda kf: (kf[0], _path_key(kf[1][1])))]
+    return sorted(files, key=lambda f: _path_key(f[1]))
+
+
+# -- excludes and display paths -----------------------------------------------------------------
+
+class _Excluder:
+    def __init__(self, config: Config):
+        self.patterns = [p.strip().rstrip("/") for p in (config.exclude or []) if p.strip()]
+        self.root = Path(config.root).resolve()
+
+    def __call__(self, path: Path, display: str) -> bool:
+        if not self.patterns:
+            return False
+        candidates = {PurePosixPath(display.replace(os.sep, "/")).as_posix()}
+        try:
+            candidates.add(path.resolve().relative_to(self.root).as_posix())
+        except ValueError:
+            pass
+        for rel in candidates:
+            rel = rel[2:] if rel.startswith("./") else rel
+            parts = rel.split("/")
+            prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+            for pat in self.patterns:
+                pat = pat[2:] if pat.startswith("./") else pat
+                bare = pat[3:] if pat.startswith("**/") else pat
+                for prefix in prefixes:  # a pattern naming a directory excludes what is in it
+                    if fnmatch.fnmatchcase(prefix, pat) or fnmatch.fnmatchcase(prefix, bare):
+                        return True
+                if "/" not in bare and any(fnmatch.fnmatchcase(p, bare) for p in parts):
+                    return True
+        return False
+
+
+def _display(path: Path) -> str:
+    """A path the user can click: relative to the working directory where possible."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path.resolve())
+
+
+def _join(arg: str, rel: PurePosixPath) -> str:
+    base = arg.rstrip("/\\") or "/"
+    return rel.as_posix() if base == "." else f"{base}/{rel.as_posix()}"
+
+
+# -- walking directories ------------------------------------------------------------------------
+
+def _walk(directory: Path, arg: str, suffix: str) -> list[tuple[Path, PurePosixPath]]:
+    """Files with ``suffix`` under ``directory`` (hidden and __pycache__ directories skipped)."""
+    found: list[tuple[Path, PurePosixPath]] = []
+
+    def onerror(e: OSError) -> None:
+        raise UsageError(f"cannot read directory: {e.strerror or e}", path=e.filename or arg)
+
+    for dirpath, dirnames, filenames in os.walk(directory, onerror=onerror, followlinks=True):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d != "__pycache__"]
+        for name in filenames:
+            if name.endswith(suffix) and not name.startswith("."):
+                full = Path(dirpath) / name
+                found.append((full, PurePosixPath(full.relative_to(directory).as_posix())))
+    return found
+
+
+def _looks_like_versions_dir(directory: Path) -> bool:
+    if not any(directory.glob("*.py")):
+        return False
+    if directory.name == "versions":
+        return True
+    if any(directory.rglob("*.sql")):
+        return False
+    for f in directory.glob("*.py"):
+        try:
+            if _REVISION_ASSIGNMENT.search(f.read_text(encoding="utf-8", errors="replace")):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+# -- loading ------------------------------------------------------------------------------------
+
+class _Loader:
+    def __init__(self, config: Config, stdin_text: str | None):
+        self.config = config
+        self.stdin_text = stdin_text
+        self.excluded = _Excluder(config)
+        self.seen: set[Path] = set()
+        self.sources: list[MigrationSource] = []
+
+    def _fresh(self, path: Path) -> bool:
+        key = path.resolve()
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
+
+    def stdin(self) -> None:
+        text = self.stdin_text if self.stdin_text is not None else sys.stdin.read()
+        self.sources.append(load_sql_text(text))
+
+    def sql_files(self, files: list[tuple[Path, str]]) -> None:
+        for path, display in files:
+            if self._fresh(path) and not self.excluded(path, display):
+                self.sources.append(load_sql_file(path, display))
+
+    def revisions(self, files: list[tuple[Path, str]], script_dir: Path,
+                  ini_path: Path | None) -> None:
+        keep: list[tuple[Path, str]] = []
+        elsewhere: list[str] = []
+        for path, display in files:
+            if not self._fresh(path):
+                continue
+            if self.excluded(path, display):
+                try:
+                    rid = read_revision_ids(path.read_text(encoding="utf-8", errors="replace"))
+                except OSError:
+                    rid = {}
+                if isinstance(rid.get("revision"), str):
+                    elsewhere.append(rid["revision"])
+                continue
+            keep.append((path, display))
+        rendered = render_revisions(keep, script_dir=script_dir, ini_path=ini_path)
+        self.sources.extend(order_revisions(rendered, known_elsewhere=elsewhere))
+
+    def project(self, project: AlembicProject, arg: str | None) -> None:
+        files: list[tuple[Path, str]] = []
+        for vdir in project.version_dirs:
+            if not vdir.is_dir():
+                raise UsageError("the Alembic versions directory does not exist",
+                                 path=_display(vdir))
+            for path, rel in _walk(vdir, str(vdir), ".py"):
+                if rel.name.startswith("_"):
+                    continue
+                files.append((path, _display(path)))
+        files.sort(key=lambda f: _path_key(PurePosixPath(f[1])))
+        self.revisions(files, project.script_dir, project.ini_path)
+
+    def directory(self, directory: Path, arg: str) -> None:
+        project = project_in_directory(directory)
+        if project is not None:
+            self.project(project, arg)
+            return
+        if (directory / "versions").is_dir() and (
+            (directory / "env.py").is_file() or any((directory / "versions").glob("*.py"))
+        ):
+            self.project(AlembicProject(directory, [directory / "versions"]), arg)
+            return
+        if _looks_like_versions_dir(directory):
+            files = [(p, _join(arg, rel)) for p, rel in _walk(directory, arg, ".py")
+                     if not rel.name.startswith("_")]
+            files.sort(key=lambda f: _path_key(PurePosixPath(f[1])))
+            self.revisions(files, directory.parent, _find_ini(directory))
+            return
+        ordered = order_sql_files(_walk(directory, arg, ".sql"))
+        self.sql_files([(p, _join(arg, rel)) for p, rel in ordered])
+
+    def path(self, arg: str) -> None:
+        if arg == "-":
+            self.stdin()
+            return
+        p = Path(arg)
+        try:
+            exists = p.exists()
+        except OSError as e:
+            raise UsageError(f"cannot read: {e.strerror or e}", path=arg) from None
+        if not exists:
+            raise UsageError("no such file or directory", path=arg)
+        if p.is_dir():
+            if not os.access(p, os.R_OK | os.X_OK):
+                raise UsageError("cannot read directory: permission denied", path=arg)
+            self.directory(p, arg)
+        elif p.suffix.lower() == ".sql":
+            self.sql_files([(p, arg)])
+        elif p.suffix.lower() == ".py":
+            script_dir = p.parent.parent if p.parent.name == "versions" else p.parent
+            self.revisions([(p, arg)], script_dir, _find_ini(p.parent))
+        elif p.name == "alembic.ini" or p.suffix.lower() == ".ini":
+            project = from_alembic_ini(p, arg)
+            if project is None:
+                raise UsageError("no script_location in the [alembic] section", path=arg)
+            self.project(project, arg)
+        elif p.name == "pyproject.toml":
+            project = from_pyproject(p, arg)
+            if project is None:
+                raise UsageError("no script_location in [tool.alembic] or [tool.migrator]",
+                                 path=arg)
+            self.project(project, arg)
+        else:
+            raise UsageError("not a migration: expected a .sql file, an Alembic revision (.py), "
+                             "a directory, alembic.ini, pyproject.toml or - for standard input",
+                             path=arg)
+
+
+def _find_ini(start: Path) -> Path | None:
+    for d in [start.resolve(), *start.resolve().parents][:3]:
+        if (d / "alembic.ini").is_file():
+            return d / "alembic.ini"
+    return None
+
+
+def default_project(config: Config) -> AlembicProject:
+    """The project to lint when no paths are given: ``script_location`` (a script directory or
+    a project directory), ``alembic_ini``, else alembic.ini / pyproject.toml in the root."""
+    if config.alembic_ini:
+        ini = config.resolve(config.alembic_ini)
+        if not ini.is_file():
+            raise UsageError("alembic.ini not found", path=str(ini))
+        project = from_alembic_ini(ini)
+        if project is None:
+            raise UsageError("no script_location in the [alembic] section", path=str(ini))
+        return project
+    if config.script_location:
+        loc = config.resolve(config.script_location)
+        if not loc.is_dir():
+            raise UsageError("script_location is not a directory", path=str(loc))
+        if (loc / "versions").is_dir() or (loc / "env.py").is_file():
+            return AlembicProject(loc, [loc / "versions"], _find_ini(loc))
+        project = project_in_directory(loc)
+        if project is None:
+            raise UsageError("script_location is neither an Alembic script directory "
+                             "(versions/) nor a project directory with alembic.ini",
+                             path=str(loc))
+        return project
+    for root in dict.fromkeys([Path(config.root), Path.cwd()]):
+        ini = root / "alembic.ini"
+        if ini.is_file():
+            project = from_alembic_ini(ini)
+            if project is not None:
+                return project
+        pyproject = root / "pyproject.toml"
+        if pyproject.is_file():
+            project = from_pyproject(pyproject)
+            if project is not None:
+                return project
+    raise UsageError("no migrations given: pass paths (files, directories, - for stdin), or set "
+                     "script_location in [tool.migrator], or run where alembic.ini is")
+
+
+def load_sources(paths: list[str], config: Config,
+                 stdin_text: str | None = None) -> list[MigrationSource]:
+    """Every migration the paths name, in migration order (paths in the order given)."""
+    loader = _Loader(config, stdin_text)
+    if not paths:
+        loader.project(default_project(config), None)
+    for arg in paths:
+        loader.path(arg)
+    return loader.sources

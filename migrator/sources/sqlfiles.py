@@ -1,0 +1,156 @@
+"""Plain ``.sql`` migrations: one file is one migration.
+
+The phase and release come from a header comment in the file's leading comment block::
+
+    -- migrator: phase=expand release=1.4.0
+
+or, for the phase, from a parent directory named ``expand/`` or ``contract/``. A bad header is
+a ``bad-migration-header`` error on its line; bytes that are not UTF-8 are a diagnostic too.
+Nothing here raises for a bad file; a file that cannot be read at all is a usage error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shlex
+from pathlib import Path, PurePath
+
+from ..errors import MigratorError, UsageError
+from ..model import Finding, Location, MigrationSource, Severity
+from ..releases import parse_release
+from ..sql.split import split_sql
+
+PHASES = ("expand", "contract")
+_HEADER = re.compile(r"--\s*migrator\s*:(.*)$", re.IGNORECASE)
+
+
+def phase_from_directory(path: PurePath) -> str | None:
+    """The nearest parent directory named expand/ or contract/, if any."""
+    for part in reversed(path.parts[:-1]):
+        if part.lower() in PHASES:
+            return part.lower()
+    return None
+
+
+def _leading_comment_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, text) of the lines before the first statement: blank lines, -- comments
+    and /* ... */ blocks."""
+    out: list[tuple[int, str]] = []
+    in_block = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if in_block:
+            out.append((number, stripped))
+            if "*/" in stripped:
+                in_block = False
+            continue
+        if not stripped or stripped.startswith("--"):
+            out.append((number, stripped))
+        elif stripped.startswith("/*"):
+            out.append((number, stripped))
+            in_block = "*/" not in stripped[2:]
+        else:
+            break
+    return out
+
+
+def _header_finding(path: str, line: int, column: int, message: str) -> Finding:
+    return Finding("bad-migration-header", Severity.ERROR, Location(path, line, column), message,
+                   fix="write the header as: -- migrator: phase=expand|contract release=X.Y.Z")
+
+
+def read_header(text: str, path: str) -> tuple[str | None, str | None, list[Finding]]:
+    """(phase, release, diagnostics) from ``-- migrator: key=value ...`` header lines."""
+    phase: str | None = None
+    release: str | None = None
+    findings: list[Finding] = []
+    for number, line in _leading_comment_lines(text):
+        m = _HEADER.search(line)
+        if not m:
+            continue
+        column = text.splitlines()[number - 1].find("--") + 1
+        try:
+            words = shlex.split(m.group(1))
+        except ValueError as e:
+            findings.append(_header_finding(path, number, column, f"unreadable migrator header: {e}"))
+            continue
+        for word in words:
+            key, eq, value = word.partition("=")
+            key = key.strip().lower()
+            value = value.strip()
+            if not eq or not value:
+                findings.append(_header_finding(
+                    path, number, column, f"migrator header item {word!r} is not key=value"))
+            elif key == "phase":
+                if value.lower() in PHASES:
+                    phase = value.lower()
+                else:
+                    findings.append(_header_finding(
+                        path, number, column,
+                        f"phase must be 'expand' or 'contract', got {value!r}"))
+            elif key == "release":
+                try:
+                    parse_release(value)
+                    release = value
+                except MigratorError as e:
+                    findings.append(_header_finding(path, number, column, e.message))
+            else:
+                findings.append(_header_finding(
+                    path, number, column,
+                    f"unknown migrator header key {key!r} (known: phase, release)"))
+    return phase, release, findings
+
+
+def _decode(data: bytes, path: str) -> tuple[str, list[Finding]]:
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        return data.decode("utf-8-sig", errors="replace"), [Finding(
+            "undecodable-file", Severity.ERROR, Location(path, line, column),
+            f"the file is not valid UTF-8 (byte 0x{data[e.start]:02x}); undecodable bytes were "
+            "replaced, so statements on this line may be misread",
+            fix="save the file as UTF-8")]
+
+
+def sql_source(data: bytes, display: str, *, kind: str = "sql",
+               directory_phase: str | None = None) -> MigrationSource:
+    """One migration from the bytes of a SQL script."""
+    text, diagnostics = _decode(data, display)
+    phase, release, header_findings = read_header(text, display)
+    diagnostics.extend(header_findings)
+    if directory_phase and phase and phase != directory_phase:
+        diagnostics.append(_header_finding(
+            display, 1, 1,
+            f"the header says phase={phase} but the file is under a {directory_phase}/ directory"))
+    return MigrationSource(
+        path=display,
+        statements=split_sql(text, display),
+        release=release,
+        declared_phase=phase or directory_phase,
+        kind=kind,
+        text=text,
+        diagnostics=diagnostics,
+        checksum=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def load_sql_file(path: Path, display: str) -> MigrationSource:
+    """A .sql file; a file that cannot be read is a usage error naming it (exit 2)."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise UsageError(f"cannot read: {e.strerror or e}", path=display) from None
+    where = PurePath(display)
+    try:
+        where = path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        pass
+    return sql_source(data, display, directory_phase=phase_from_directory(where))
+
+
+def load_sql_text(text: str, display: str = "<stdin>") -> MigrationSource:
+    """SQL read from standard input."""
+    return sql_source(text.encode("utf-8", errors="surrogateescape"), display, kind="stdin")
