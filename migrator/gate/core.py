@@ -23,6 +23,7 @@ from ..window import MigrationRecord, Window, compute_window
 from .snapshot import Snapshot, take_snapshot
 
 GATES = ("ready", "contract", "rollback")
+NO_CATALOG = object()  # pass as ``catalog`` to answer from history alone without looking on disk
 PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
 DOCUMENT_VERSION = 1
 
@@ -308,7 +309,9 @@ def evaluate(kind: str, release: str | Version, *, engine=None, url: str | None 
     v = release if isinstance(release, Version) else parse_release(release)
     config = config or Config()
     catalog_known = True
-    if catalog is None:
+    if catalog is NO_CATALOG:
+        catalog, catalog_known = None, False
+    elif catalog is None:
         catalog = load_catalog_if_any(config)
         catalog_known = catalog is not None
     require = config.require_registry if require_registry is None else require_registry
