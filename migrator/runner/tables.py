@@ -45,6 +45,7 @@ backfills = Table(
     Column("status", String(16), nullable=False),
     Column("last_key", Text),  # JSON list: the last primary key processed
     Column("rows_done", BigInteger, nullable=False, default=0),
+    Column("rows_scanned", BigInteger, nullable=False, default=0),  # keys walked (done <= scanned)
     Column("rows_total_estimate", BigInteger),
     Column("batches", Integer, nullable=False, default=0),
     Column("batch_size", Integer),

@@ -1,0 +1,53 @@
+"""Declaring a backfill inside an expand revision's ``upgrade()``::
+
+    from migrator import backfill
+
+    def upgrade():
+        op.add_column("users", sa.Column("full_name", sa.Text()))
+        backfill("users", set={"full_name": "first_name || ' ' || last_name"},
+                 where="full_name IS NULL")
+
+Under migrator's runner (inside ``collecting()``) the declaration is only recorded: the runner
+runs it after the revision's DDL transaction commits, one batch per short transaction. Under
+plain ``alembic upgrade`` it runs inline, batched, on the migration's connection; with
+``alembic upgrade --sql`` it writes the batch statement to the script.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+
+from .spec import BackfillSpec
+
+_collected: contextvars.ContextVar[list[BackfillSpec] | None] = contextvars.ContextVar(
+    "migrator_backfills_collected", default=None)
+
+
+@contextlib.contextmanager
+def collecting() -> Iterator[list[BackfillSpec]]:
+    """Record the backfills declared inside the block instead of running them."""
+    specs: list[BackfillSpec] = []
+    token = _collected.set(specs)
+    try:
+        yield specs
+    finally:
+        _collected.reset(token)
+
+
+def backfill(table: str, *, set: dict[str, str], where: str | None = None,
+             key: list[str] | None = None, batch_size: int | None = None, name: str | None = None,
+             schema: str | None = None) -> BackfillSpec:
+    """Declare a batched backfill of ``table``: ``set`` maps column -> SQL expression over the
+    row's columns, ``where`` selects the rows still to fill. Returns the declaration."""
+    spec = BackfillSpec(table=table, set=set, where=where, key=tuple(key) if key else None,
+                        batch_size=batch_size, name=name, schema=schema)
+    specs = _collected.get()
+    if specs is not None:
+        specs.append(spec)
+        return spec
+    from .inline import run_in_alembic
+
+    run_in_alembic(spec)
+    return spec
