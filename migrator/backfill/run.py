@@ -5,7 +5,6 @@ where it stopped. Batch size adapts to a target duration; lock waits are bounded
 from __future__ import annotations
 
 import json
-import random
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -20,6 +19,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from ..config import Config
 from ..dburl import normalize_url, redact_text
 from ..errors import IndeterminateError, MigratorError, RefusedError, UsageError
+from ..runner.retry import RetryPolicy, Schedule
+from ..runner.retry import is_lock_timeout as _runner_lock_timeout
 from ..runner.tables import backfills, ensure_tables
 from . import sqlgen
 from .progress import NullProgress
@@ -154,17 +155,13 @@ _CONNECTION_STATES = ("08", "57P01", "57P02", "57P03")
 _LOCK_STATES = ("55P03", "40P01", "40001")
 
 
-def _sqlstate(e: DBAPIError) -> str | None:
-    return getattr(e.orig, "sqlstate", None)
+def _sqlstate(e: BaseException) -> str | None:
+    return getattr(getattr(e, "orig", None), "sqlstate", None)
 
 
 def is_lock_timeout(e: BaseException) -> bool:
-    if not isinstance(e, DBAPIError):
-        return False
-    state = _sqlstate(e)
-    if state in _LOCK_STATES:
-        return True
-    return state is None and "database is locked" in str(e.orig)
+    """lock_timeout (55P03), a deadlock or serialization failure: retry the batch."""
+    return _runner_lock_timeout(e) or _sqlstate(e) in _LOCK_STATES
 
 
 def is_unreachable(e: BaseException) -> bool:
@@ -347,9 +344,9 @@ class _Run:
     def _batch(self, batcher: Batcher, last, size, batches, done, scanned, max_ms):
         """One batch and its progress in one transaction, retried on lock timeouts."""
         cfg, conn = self.config, self.conn
-        attempt, slept = 0, 0.0
+        schedule = Schedule(RetryPolicy.from_config(cfg))
         while True:
-            attempt += 1
+            attempt = schedule.begin_attempt()
             try:
                 with conn.begin():
                     t0 = time.monotonic()
@@ -374,16 +371,12 @@ class _Run:
                                          "meanwhile; run `migrator backfill` again") from None
             except DBAPIError as e:
                 if is_lock_timeout(e):
-                    delay = min(cfg.retry_max_delay, cfg.retry_base_delay * 2 ** (attempt - 1))
-                    delay *= 0.5 + random.random() / 2  # jitter
-                    if attempt >= cfg.retry_attempts or slept + delay > cfg.retry_max_total:
+                    if not schedule.wait_for_next():
                         raise IndeterminateError(
                             f"backfill {self.name}: lock wait timed out {attempt} times on "
                             f"{self.spec.qualified_table} (lock_timeout {cfg.lock_timeout_ms} ms); "
                             f"stopped after {scanned} rows, run `migrator backfill` to resume") from None
-                    time.sleep(delay)
-                    slept += delay
-                    if not self.spec.batch_size:
+                    if not self.spec.batch_size:  # a smaller batch holds fewer locks
                         size = max(self._size_bounds()[0], size // 2)
                     continue
                 if is_unreachable(e):
