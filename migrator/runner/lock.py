@@ -1,0 +1,103 @@
+"""One runner at a time. PostgreSQL: a session-level advisory lock polled with
+``pg_try_advisory_lock`` from a dedicated autocommit connection (never a transaction-level lock and
+never a blocking wait inside a transaction: that would deadlock with CREATE INDEX CONCURRENTLY,
+which waits for every open transaction). SQLite: an exclusive OS file lock beside the database."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import time
+from contextlib import contextmanager
+from typing import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+
+from ..errors import IndeterminateError
+
+_KEY = int.from_bytes(hashlib.sha256(b"migrator.runner").digest()[:8], "big", signed=True)
+POLL = 0.1
+
+
+def advisory_key() -> int:
+    return _KEY
+
+
+@contextmanager
+def runner_lock(engine: sa.Engine, *, wait: float, on_wait=None) -> Iterator[None]:
+    """Hold the runner lock for the duration; raise IndeterminateError (exit 3) after ``wait``
+    seconds. ``on_wait`` is called once when the lock is busy (to tell the user)."""
+    if engine.dialect.name == "postgresql":
+        with _advisory(engine, wait, on_wait):
+            yield
+    elif engine.dialect.name == "sqlite":
+        with _file_lock(engine.url, wait, on_wait):
+            yield
+    else:
+        yield
+
+
+def _deadline_passed(deadline: float, wait: float) -> None:
+    if time.monotonic() >= deadline:
+        raise IndeterminateError(f"another migrator run holds the runner lock; gave up after "
+                                 f"waiting {wait:g}s (--lock-wait): try again later")
+
+
+@contextmanager
+def _advisory(engine: sa.Engine, wait: float, on_wait) -> Iterator[None]:
+    deadline = time.monotonic() + max(0.0, wait)
+    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        told = False
+        while not conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": _KEY}).scalar():
+            if not told and on_wait is not None:
+                on_wait()
+                told = True
+            _deadline_passed(deadline, wait)
+            time.sleep(POLL)
+        try:
+            yield
+        finally:
+            try:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _KEY})
+            except Exception:  # noqa: BLE001 - closing the session releases it anyway
+                pass
+    finally:
+        conn.close()
+
+
+def sqlite_lock_path(url: URL) -> str | None:
+    db = url.database
+    if not db or db == ":memory:" or db.startswith("file::memory:"):
+        return None
+    return os.path.abspath(db) + ".migrator.lock"
+
+
+@contextmanager
+def _file_lock(url: URL, wait: float, on_wait) -> Iterator[None]:
+    path = sqlite_lock_path(url)
+    if path is None:
+        yield
+        return
+    deadline = time.monotonic() + max(0.0, wait)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not told and on_wait is not None:
+                    on_wait()
+                    told = True
+                _deadline_passed(deadline, wait)
+                time.sleep(POLL)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
