@@ -1,0 +1,222 @@
+"""PostgreSQL dialect facts as data: volatile functions, version thresholds, type names and
+binary-coercible type changes.
+
+Everything that depends on what PostgreSQL does (rather than on what a statement says) lives
+here, so rules and the parser read one table instead of scattering conditions.
+"""
+
+from __future__ import annotations
+
+import re
+
+# -- server-version thresholds (major versions) ------------------------------------------------
+# ADD COLUMN ... DEFAULT <non-volatile> no longer rewrites the table.
+FAST_DEFAULT_SINCE = 11
+# SET NOT NULL skips its full-table scan when a validated CHECK (col IS NOT NULL) exists.
+SET_NOT_NULL_VIA_CHECK_SINCE = 12
+# ALTER TYPE ... ADD VALUE may run inside a transaction block (the new value is unusable
+# until commit).
+ENUM_ADD_VALUE_IN_TRANSACTION_SINCE = 12
+REINDEX_CONCURRENTLY_SINCE = 12
+# DETACH PARTITION ... CONCURRENTLY.
+DETACH_PARTITION_CONCURRENTLY_SINCE = 14
+# CREATE OR REPLACE TRIGGER.
+CREATE_OR_REPLACE_TRIGGER_SINCE = 14
+DEFAULT_SERVER_VERSION = 15
+
+# -- volatility ----------------------------------------------------------------------------------
+# Functions whose result changes per row (pg_proc.provolatile = 'v'). A column default that
+# calls one is evaluated per existing row, so ADD COLUMN ... DEFAULT rewrites the table.
+# now(), current_timestamp, statement_timestamp(), transaction_timestamp() and txid_current()
+# are STABLE (checked against pg_proc of PostgreSQL 15): a default of now() is a fast default.
+VOLATILE_FUNCTIONS = frozenset(
+    {
+        # randomness
+        "random", "random_normal", "setseed", "gen_random_uuid", "gen_random_bytes",
+        "uuidv4", "uuidv7",
+        # uuid-ossp
+        "uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v4",
+        # clocks that move inside a statement
+        "clock_timestamp", "timeofday",
+        # sequences
+        "nextval", "currval", "lastval", "setval",
+        # side effects
+        "pg_sleep", "pg_advisory_lock", "pg_try_advisory_lock", "dblink", "pg_current_wal_lsn",
+    }
+)
+
+# Functions listed above that are not built into PostgreSQL (extensions, newer versions).
+EXTENSION_OR_NEWER_FUNCTIONS = frozenset(
+    {"gen_random_bytes", "uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v4",
+     "uuidv4", "uuidv7", "random_normal", "pg_try_advisory_lock", "dblink"}
+)
+
+_CALL = re.compile(r"([a-z_][a-z0-9_$]*)\s*\(")
+_STRING = re.compile(r"'(?:[^']|'')*'")
+
+
+def volatile_calls(expression_sql: str) -> list[str]:
+    """Names of the volatile functions an expression's SQL calls (schema prefixes ignored)."""
+    text = _STRING.sub("''", expression_sql.lower())
+    return [name for name in _CALL.findall(text) if name in VOLATILE_FUNCTIONS]
+
+
+def is_volatile_expression(expression_sql: str | None) -> bool:
+    return bool(expression_sql) and bool(volatile_calls(expression_sql))
+
+
+# -- type names ---------------------------------------------------------------------------------
+# Canonical spelling of each built-in type name (all aliases PostgreSQL accepts).
+_TYPE_ALIASES = {
+    "int": "int", "integer": "int", "int4": "int",
+    "bigint": "bigint", "int8": "bigint",
+    "smallint": "smallint", "int2": "smallint",
+    "serial": "serial", "serial4": "serial",
+    "bigserial": "bigserial", "serial8": "bigserial",
+    "smallserial": "smallserial", "serial2": "smallserial",
+    "real": "real", "float4": "real",
+    "double precision": "float8", "double": "float8", "float8": "float8", "float": "float8",
+    "numeric": "numeric", "decimal": "numeric", "dec": "numeric",
+    "varchar": "varchar", "character varying": "varchar", "char varying": "varchar",
+    "char": "char", "character": "char", "bpchar": "char", "nchar": "char",
+    "national character": "char", "national character varying": "varchar",
+    "text": "text",
+    "bool": "bool", "boolean": "bool",
+    "timestamp": "timestamp", "timestamp without time zone": "timestamp",
+    "timestamptz": "timestamptz", "timestamp with time zone": "timestamptz",
+    "time": "time", "time without time zone": "time",
+    "timetz": "timetz", "time with time zone": "timetz",
+    "date": "date", "interval": "interval",
+    "bytea": "bytea", "uuid": "uuid", "json": "json", "jsonb": "jsonb", "xml": "xml",
+    "bit": "bit", "bit varying": "varbit", "varbit": "varbit",
+    "inet": "inet", "cidr": "cidr", "macaddr": "macaddr", "macaddr8": "macaddr8",
+    "money": "money", "oid": "oid", "regclass": "regclass", "name": "name",
+    "tsvector": "tsvector", "tsquery": "tsquery",
+    "point": "point", "line": "line", "lseg": "lseg", "box": "box", "path": "path",
+    "polygon": "polygon", "circle": "circle",
+    "int4range": "int4range", "int8range": "int8range", "numrange": "numrange",
+    "tsrange": "tsrange", "tstzrange": "tstzrange", "daterange": "daterange",
+    "int4multirange": "int4multirange", "int8multirange": "int8multirange",
+    "nummultirange": "nummultirange", "tsmultirange": "tsmultirange",
+    "tstzmultirange": "tstzmultirange", "datemultirange": "datemultirange",
+    '"char"': '"char"',
+}
+KNOWN_TYPES = frozenset(_TYPE_ALIASES.values())
+
+_WS = re.compile(r"\s+")
+_PARAMS = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*(.*)$")
+_ARRAY = re.compile(r"(\s*\[\s*\d*\s*\]\s*)+$")
+
+
+def normalize_type(text: str | None) -> str | None:
+    """Canonical spelling of a type, for comparing types.
+
+    ``character varying(20)`` -> ``varchar(20)``, ``INTEGER``/``int4`` -> ``int``,
+    ``int8`` -> ``bigint``, ``timestamp(3) with time zone`` -> ``timestamptz(3)``,
+    ``numeric(10, 2)`` -> ``numeric(10,2)``, ``integer[]`` / ``integer array`` -> ``int[]``,
+    ``pg_catalog.text`` -> ``text``. Unknown (user-defined) types come back lower-cased with
+    spaces removed, except inside double quotes.
+    """
+    if text is None:
+        return None
+    t = _WS.sub(" ", text.strip())
+    if not t:
+        return None
+    if '"' not in t:
+        t = t.lower()
+    elif t.lower() != '"char"':
+        # Quoted identifiers keep their case; unquoted parts fold to lower case.
+        t = re.sub(r'"[^"]*"|[^"]+', lambda m: m.group() if m.group().startswith('"') else m.group().lower(), t)
+    array = ""
+    if t.endswith(" array"):
+        t, array = t[: -len(" array")], "[]"
+    m = _ARRAY.search(t)
+    if m:
+        array = "[]" * m.group().count("[")
+        t = t[: m.start()]
+    params = ""
+    suffix = ""
+    m = _PARAMS.match(t)
+    if m:
+        t, params, suffix = m.group(1), m.group(2), m.group(3)
+        params = "(" + ",".join(p.strip() for p in params.split(",")) + ")"
+        if suffix:
+            t = f"{t} {suffix}"  # timestamp(3) with time zone
+    if t.startswith("pg_catalog."):
+        t = t[len("pg_catalog."):]
+    base = _TYPE_ALIASES.get(t)
+    if base is None:
+        # float(p): p <= 24 is real, otherwise double precision.
+        if t == "float" and params:
+            try:
+                base, params = ("real" if int(params[1:-1]) <= 24 else "float8"), ""
+            except ValueError:
+                base = "float8"
+        else:
+            base = t.replace(" ", "") if '"' not in t else t
+    return f"{base}{params}{array}"
+
+
+def split_type(normalized: str) -> tuple[str, tuple[int, ...] | None, int]:
+    """(base name, numeric type modifiers or None, array dimensions) of a normalized type."""
+    dims = 0
+    while normalized.endswith("[]"):
+        normalized = normalized[:-2]
+        dims += 1
+    mods: tuple[int, ...] | None = None
+    if normalized.endswith(")") and "(" in normalized:
+        base, _, rest = normalized.partition("(")
+        try:
+            mods = tuple(int(p) for p in rest[:-1].split(","))
+        except ValueError:
+            return normalized, None, dims
+        normalized = base
+    return normalized, mods, dims
+
+
+# Types whose unconstrained form accepts every value of any constrained form, and whose
+# length/precision increase needs no rewrite (PostgreSQL's typmod "support" functions).
+_WIDENABLE = frozenset({"varchar", "numeric", "varbit", "timestamp", "timestamptz", "time",
+                        "timetz", "interval"})
+# old base -> new bases reachable without a rewrite (binary-coercible casts in pg_cast).
+_BINARY_CASTS = {
+    "varchar": {"text"},
+    "text": {"varchar"},
+    "cidr": {"inet"},
+}
+
+
+def is_binary_coercible(old_type: str | None, new_type: str | None) -> bool | None:
+    """Whether ``ALTER COLUMN ... TYPE new`` from ``old`` avoids a table rewrite and a scan.
+
+    True / False when both types are known built-ins, None when either is unknown (a
+    user-defined type, a domain, or no type at all).
+    """
+    if not old_type or not new_type:
+        return None
+    old, new = normalize_type(old_type), normalize_type(new_type)
+    if old == new:
+        return True
+    ob, om, od = split_type(old)
+    nb, nm, nd = split_type(new)
+    if ob not in KNOWN_TYPES or nb not in KNOWN_TYPES:
+        return None
+    if od != nd or od:
+        return False  # array element changes: assume a rewrite
+    if ob == nb:
+        if ob not in _WIDENABLE:
+            return False
+        if nm is None:
+            return True  # dropping the limit: varchar(n) -> varchar, numeric(p,s) -> numeric
+        if om is None:
+            return False  # adding a limit checks every row
+        if ob == "numeric":
+            o_scale = om[1] if len(om) > 1 else 0
+            n_scale = nm[1] if len(nm) > 1 else 0
+            return nm[0] >= om[0] and n_scale == o_scale
+        return nm[0] >= om[0]
+    if nb in _BINARY_CASTS.get(ob, ()):
+        if nb == "varchar" and nm is not None:
+            return False  # text -> varchar(n) checks every row
+        return True
+    return False

@@ -1,0 +1,598 @@
+"""SQL statement -> operations: parse once with sqlglot, map the tree to the operation model.
+
+sqlglot returns an unstructured ``exp.Command`` (or raises) for a few percent of real
+migration statements (CREATE FUNCTION, ALTER TYPE ... ADD VALUE, VALIDATE CONSTRAINT, ...);
+those, and statements whose first word sqlglot is known to misread, are classified from
+their words by :mod:`migrator.sql.fallback`. Nothing raises: a statement that cannot be
+understood becomes one ``unparsed`` operation with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from migrator import pgfacts
+from migrator.model import ColumnSpec, ConstraintSpec, Operation, Statement
+from migrator.sql import fallback
+
+# sqlglot logs a warning for every statement it falls back to a Command for; we classify
+# those ourselves, so the warning is noise on the user's terminal.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+_DIALECT = sqlglot.Dialect.get_or_raise("postgres")
+_FIRST_WORD = re.compile(r"[A-Za-z_]+")
+
+# First words sqlglot misreads (START TRANSACTION as an alias, CLUSTER as a column ...) or
+# only returns as a Command: go straight to the word classifier.
+_BY_WORDS = frozenset(
+    {
+        "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE",
+        "PREPARE", "VACUUM", "CLUSTER", "REINDEX", "DO", "LOCK", "REFRESH", "CALL", "RESET",
+        "CHECKPOINT", "DISCARD", "LISTEN", "UNLISTEN", "NOTIFY", "LOAD", "DEALLOCATE",
+        "EXECUTE", "SECURITY", "IMPORT", "GRANT", "REVOKE", "COMMENT", "REASSIGN",
+    }
+)
+
+
+def parse_statement(stmt: Statement, server_version: int = pgfacts.DEFAULT_SERVER_VERSION) -> list[Operation]:
+    """The operations one statement performs, in order. Never raises."""
+    try:
+        return _parse(stmt, server_version)
+    except Exception as e:  # noqa: BLE001 - a parser bug must not stop a lint run
+        return [fallback.make(stmt, "unparsed", reason=f"internal parser error: {type(e).__name__}: {e}")]
+
+
+def _parse(stmt: Statement, server_version: int) -> list[Operation]:
+    sql = stmt.sql
+    if ";" in sql:
+        parts = _split_more(stmt)
+        if parts is not None:
+            return [op for part in parts for op in _parse(part, server_version)]
+    first = _first_word(sql)
+    if first is None:
+        return []  # only comments
+    if first in _BY_WORDS:
+        return fallback.classify(stmt, reparse=_reparse)
+    try:
+        tree = sqlglot.parse_one(sql, read=_DIALECT)
+    except (ParseError, TokenError) as e:
+        return fallback.classify(stmt, reparse=_reparse, why=_short_error(e))
+    except Exception as e:  # noqa: BLE001 - sqlglot bugs (RecursionError, ...) too
+        return fallback.classify(stmt, reparse=_reparse, why=f"{type(e).__name__}")
+    if tree is None or isinstance(tree, exp.Command):
+        return fallback.classify(stmt, reparse=_reparse)
+    ops = _map(tree, stmt)
+    if ops is None:
+        return fallback.classify(stmt, reparse=_reparse)
+    return ops
+
+
+def _split_more(stmt: Statement) -> list[Statement] | None:
+    """A source handed over several statements in one string (op.execute("a; b"))."""
+    from migrator.sql.split import split_sql
+
+    parts = split_sql(stmt.sql, stmt.loc.path)
+    if len(parts) <= 1:
+        if parts and parts[0].sql != stmt.sql:
+            return [Statement(parts[0].sql, stmt.loc, stmt.in_transaction, stmt.note)]
+        return None
+    return [Statement(p.sql, stmt.loc, stmt.in_transaction, stmt.note) for p in parts]
+
+
+_LEADING = re.compile(r"(?:\s+|--[^\n]*\n?|/\*.*?\*/)*", re.DOTALL)
+
+
+def _first_word(sql: str) -> str | None:
+    m = _FIRST_WORD.match(sql)
+    if m is None:
+        pos = _LEADING.match(sql).end()
+        if pos >= len(sql):
+            return None
+        m = _FIRST_WORD.match(sql, pos)
+        if m is None:
+            return ""
+    return m.group().upper()
+
+
+def _short_error(e: Exception) -> str:
+    msg = str(e).split("\n", 1)[0]
+    return msg[:160]
+
+
+def _reparse(stmt: Statement, sql: str) -> list[Operation] | None:
+    """Parse one ALTER TABLE action on its own (used when a multi-action ALTER TABLE came back
+    as a Command because one of its actions is unsupported)."""
+    try:
+        tree = sqlglot.parse_one(sql, read=_DIALECT)
+    except Exception:  # noqa: BLE001
+        return None
+    if not isinstance(tree, exp.Alter):
+        return None
+    return _map(tree, Statement(sql, stmt.loc, stmt.in_transaction, stmt.note), full_sql=stmt.sql)
+
+
+# -- tree helpers -----------------------------------------------------------------------------
+
+
+def _ident(node) -> str | None:
+    """PostgreSQL's folding of an identifier node: unquoted lower-cased, quoted kept."""
+    if node is None:
+        return None
+    if isinstance(node, exp.Identifier):
+        return node.this if node.quoted else node.this.lower()
+    if isinstance(node, (exp.Column, exp.Table)):
+        return _ident(node.this)
+    if isinstance(node, exp.Dot):
+        return _ident(node.expression)
+    if isinstance(node, str):
+        return node.lower()
+    return None
+
+
+def _table(node) -> tuple[str | None, str | None]:
+    """(schema, name) of a Table / Schema(Table) node."""
+    if isinstance(node, exp.Schema):
+        node = node.this
+    if not isinstance(node, exp.Table):
+        return None, _ident(node)
+    db = node.args.get("db")
+    return (_ident(db) if db is not None else None), _ident(node.this)
+
+
+def _sql(node) -> str | None:
+    if node is None or node is False:
+        return None
+    return node.sql(dialect=_DIALECT)
+
+
+def _type_of(dt) -> str | None:
+    if dt is None:
+        return None
+    return pgfacts.normalize_type(_sql(dt))
+
+
+_SERIALS = frozenset({"serial", "bigserial", "smallserial"})
+
+
+def _names(ids) -> list[str]:
+    return [n for n in (_ident(i) for i in ids or []) if n is not None]
+
+
+# -- mapping ----------------------------------------------------------------------------------
+
+
+def _map(tree, stmt: Statement, full_sql: str | None = None) -> list[Operation] | None:
+    """Operations of a structured tree, or None to hand the statement to the word classifier."""
+    sql = full_sql or stmt.sql
+
+    def op(kind: str, **facts) -> Operation:
+        return Operation(kind=kind, loc=stmt.loc, sql=sql, in_transaction=stmt.in_transaction,
+                         **facts)
+
+    if isinstance(tree, exp.Alter):
+        return _map_alter(tree, op)
+    if isinstance(tree, exp.Create):
+        return _map_create(tree, op)
+    if isinstance(tree, exp.Drop):
+        return _map_drop(tree, op)
+    if isinstance(tree, (exp.Update, exp.Delete)):
+        schema, table = _table(tree.this)
+        where = tree.args.get("where")
+        kind = "update" if isinstance(tree, exp.Update) else "delete"
+        return [op(kind, table=table, schema=schema, has_where=where is not None,
+                   where_sql=_sql(where.this) if where is not None else None)]
+    if isinstance(tree, exp.Insert):
+        target = tree.this
+        schema, table = _table(target)
+        return [op("insert", table=table, schema=schema)]
+    if isinstance(tree, exp.Merge):
+        schema, table = _table(tree.this)
+        on = tree.args.get("on")
+        return [op("update", table=table, schema=schema, has_where=on is not None,
+                   where_sql=_sql(on), reason="MERGE")]
+    if isinstance(tree, exp.TruncateTable):
+        tables = [_table(t) for t in tree.expressions]
+        option = str(tree.args.get("option") or "").upper()
+        return [op("truncate", table=tables[0][1] if tables else None,
+                   schema=tables[0][0] if tables else None,
+                   names=[t for _, t in tables if t], cascade=option == "CASCADE")]
+    if isinstance(tree, exp.Set):
+        return _map_set(tree, op)
+    if isinstance(tree, exp.Copy):
+        schema, table = _table(tree.this)
+        return [op("copy", table=table, schema=schema)]
+    if isinstance(tree, exp.Analyze):
+        tables = [_table(t) for t in tree.args.get("tables") or []] if "tables" in tree.args else []
+        t = tables[0] if tables else (None, None)
+        return [op("analyze", table=t[1], schema=t[0], names=[n for _, n in tables if n])]
+    if isinstance(tree, exp.Transaction):
+        return [op("begin")]
+    if isinstance(tree, exp.Commit):
+        return [op("commit")]
+    if isinstance(tree, exp.Rollback):
+        sp = tree.args.get("savepoint")
+        if sp:
+            return [op("savepoint", name=_ident(sp))]
+        return [op("rollback")]
+    if isinstance(tree, exp.Comment):
+        return [op("comment", object_type=str(tree.args.get("kind") or "").lower() or None)]
+    if isinstance(tree, exp.Grant):
+        return [op("grant", **_securable(tree))]
+    if isinstance(tree, exp.Revoke):
+        return [op("revoke", **_securable(tree))]
+    if isinstance(tree, exp.Query):
+        return _map_query(tree, op)
+    return None
+
+
+def _securable(tree) -> dict:
+    sec = tree.args.get("securable")
+    if isinstance(sec, exp.Table):
+        schema, table = _table(sec)
+        return {"table": table, "schema": schema}
+    return {}
+
+
+def _map_query(tree, op) -> list[Operation]:
+    into = tree.args.get("into") if isinstance(tree, exp.Select) else None
+    if into is not None:
+        schema, table = _table(into.this)
+        return [op("create_table_as", table=table, schema=schema)]
+    if isinstance(tree, exp.Select):
+        # SELECT set_config('lock_timeout', '5s', false) is how some tools set a session value.
+        for e in tree.expressions:
+            if isinstance(e, exp.Anonymous) and str(e.this).lower() == "set_config":
+                args = e.expressions
+                if args and isinstance(args[0], exp.Literal) and args[0].is_string:
+                    value = args[1].this if len(args) > 1 and isinstance(args[1], exp.Literal) else None
+                    return [op("set_session", name=args[0].this.lower(), value=value)]
+    return [op("select")]
+
+
+def _map_set(tree, op) -> list[Operation]:
+    ops = []
+    for item in tree.expressions:
+        target = item.this
+        name = value = None
+        if isinstance(target, exp.EQ):
+            name = _ident(target.this) if not isinstance(target.this, exp.Dot) else _sql(target.this).lower()
+            v = target.expression
+            value = v.this if isinstance(v, exp.Literal) else _sql(v)
+        else:
+            name = (_sql(target) or "").lower() or None
+        ops.append(op("set_session", name=name, value=value))
+    return ops or [op("set_session")]
+
+
+# -- CREATE -----------------------------------------------------------------------------------
+
+
+def _column_spec(cd) -> ColumnSpec:
+    spec = ColumnSpec(name=_ident(cd.this) or "")
+    dt = cd.args.get("kind")
+    spec.type = _type_of(dt) if dt is not None else None
+    if spec.type is not None and spec.type.split("[", 1)[0] in _SERIALS:
+        spec.serial = True
+    for cc in cd.args.get("constraints") or []:
+        k = cc.args.get("kind") if isinstance(cc, exp.ColumnConstraint) else cc
+        if isinstance(k, exp.NotNullColumnConstraint):
+            if not k.args.get("allow_null"):
+                spec.not_null = True
+        elif isinstance(k, exp.DefaultColumnConstraint):
+            spec.has_default = True
+            spec.default_sql = _sql(k.this)
+            spec.default_volatile = pgfacts.is_volatile_expression(spec.default_sql)
+        elif isinstance(k, exp.PrimaryKeyColumnConstraint):
+            spec.primary_key = True
+            spec.not_null = True
+        elif isinstance(k, exp.UniqueColumnConstraint):
+            spec.unique = True
+        elif isinstance(k, exp.Reference):
+            spec.references = _table(k.this)[1]
+        elif isinstance(k, exp.CheckColumnConstraint):
+            spec.check_sql = _sql(k.this)
+        elif isinstance(k, exp.ComputedColumnConstraint):
+            spec.generated_stored = True
+            spec.has_default = True
+            spec.default_sql = _sql(k.this)
+        elif isinstance(k, exp.GeneratedAsIdentityColumnConstraint):
+            if k.args.get("expression") is not None:
+                spec.generated_stored = True
+            else:
+                spec.identity = True
+                spec.not_null = True
+    return spec
+
+
+def _map_create(tree, op) -> list[Operation] | None:
+    kind = str(tree.args.get("kind") or "").upper()
+    target = tree.this
+    exists = bool(tree.args.get("exists"))
+    props = tree.args.get("properties")
+    prop_list = props.expressions if props is not None else []
+    if kind == "TABLE":
+        schema, table = _table(target)
+        if tree.args.get("expression") is not None:
+            return [op("create_table_as", table=table, schema=schema, if_not_exists=exists)]
+        cols: list[ColumnSpec] = []
+        if isinstance(target, exp.Schema):
+            by_name = {}
+            for e in target.expressions:
+                if isinstance(e, exp.ColumnDef):
+                    spec = _column_spec(e)
+                    cols.append(spec)
+                    by_name[spec.name] = spec
+            for e in target.expressions:
+                _mark_table_constraint(e, by_name)
+        return [op("create_table", table=table, schema=schema, columns=cols, if_not_exists=exists)]
+    if kind == "INDEX":
+        return [_create_index(tree, op)]
+    if kind in ("VIEW", "MATERIALIZED VIEW"):
+        materialized = kind != "VIEW" or any(isinstance(p, exp.MaterializedProperty) for p in prop_list)
+        schema, name = _table(target)
+        return [op("create_object", object_type="materialized_view" if materialized else "view",
+                   name=name, schema=schema, if_not_exists=exists)]
+    if kind in ("FUNCTION", "PROCEDURE"):
+        fn = target.this if isinstance(target, exp.UserDefinedFunction) else target
+        schema, name = _table(fn)
+        return [op("create_object", object_type=kind.lower(), name=name, schema=schema,
+                   reason=f"the {kind.lower()} body cannot be seen")]
+    if kind == "TRIGGER":
+        trig = next((p for p in prop_list if isinstance(p, exp.TriggerProperties)), None)
+        schema, table = _table(trig.args.get("table")) if trig is not None else (None, None)
+        return [op("create_object", object_type="trigger", name=_ident(target), table=table,
+                   schema=schema)]
+    if kind == "SCHEMA":
+        name = _ident(target.args.get("db")) if isinstance(target, exp.Table) else _ident(target)
+        return [op("create_object", object_type="schema", name=name, if_not_exists=exists)]
+    if kind == "DATABASE":
+        return [op("create_database", name=_table(target)[1])]
+    if kind in ("SEQUENCE", "TYPE", "DOMAIN", "EXTENSION", "ROLE", "USER", "POLICY",
+                "COLLATION", "STATISTICS"):
+        schema, name = _table(target)
+        return [op("create_object", object_type=kind.lower(), name=name, schema=schema,
+                   if_not_exists=exists)]
+    return None
+
+
+def _mark_table_constraint(e, by_name: dict) -> None:
+    """CREATE TABLE's table constraints on a single column mark that column."""
+    inner = e
+    if isinstance(e, exp.Constraint):
+        inner = e.expressions[0] if e.expressions else None
+    if isinstance(inner, (exp.PrimaryKey, exp.PrimaryKeyColumnConstraint)):
+        for n in _names(inner.expressions):
+            if n in by_name:
+                by_name[n].primary_key = True
+                by_name[n].not_null = True
+    elif isinstance(inner, exp.UniqueColumnConstraint):
+        cols = _names(inner.this.expressions) if isinstance(inner.this, exp.Schema) else []
+        if len(cols) == 1 and cols[0] in by_name:
+            by_name[cols[0]].unique = True
+    elif isinstance(inner, exp.ForeignKey):
+        cols = _names(inner.expressions)
+        ref = inner.args.get("reference")
+        if len(cols) == 1 and cols[0] in by_name and ref is not None:
+            by_name[cols[0]].references = _table(ref.this)[1]
+
+
+def _create_index(tree, op) -> Operation:
+    idx = tree.this
+    schema, table = _table(idx.args.get("table"))
+    params = idx.args.get("params")
+    where = params.args.get("where") if params is not None else None
+    cols: list[ColumnSpec] = []
+    for o in (params.args.get("columns") or []) if params is not None else []:
+        e = o.this if isinstance(o, exp.Ordered) else o
+        while isinstance(e, (exp.Opclass, exp.Collate)):
+            e = e.this
+        if isinstance(e, exp.Column):
+            cols.append(ColumnSpec(name=_ident(e) or ""))
+    return op("create_index", name=_ident(idx.this), table=table, schema=schema,
+              unique=bool(tree.args.get("unique")), concurrently=bool(tree.args.get("concurrently")),
+              if_not_exists=bool(tree.args.get("exists")), columns=cols,
+              column=cols[0].name if cols else None,
+              has_where=where is not None, where_sql=_sql(where.this) if where is not None else None)
+
+
+# -- DROP -------------------------------------------------------------------------------------
+
+_DROP_OBJECT_TYPES = {
+    "VIEW": "view", "FUNCTION": "function", "PROCEDURE": "procedure", "TRIGGER": "trigger",
+    "SEQUENCE": "sequence", "TYPE": "type", "DOMAIN": "domain", "EXTENSION": "extension",
+    "POLICY": "policy", "ROLE": "role", "USER": "role", "AGGREGATE": "aggregate",
+}
+
+
+def _map_drop(tree, op) -> list[Operation] | None:
+    kind = str(tree.args.get("kind") or "").upper()
+    targets = tree.args.get("tables") or []
+    exists = bool(tree.args.get("exists"))
+    cascade = bool(tree.args.get("cascade"))
+    if kind == "SCHEMA":
+        names = [_ident(t.args.get("db")) if isinstance(t, exp.Table) and t.args.get("db") else _table(t)[1]
+                 for t in targets]
+        names = [n for n in names if n]
+        return [op("drop_schema", name=names[0] if names else None, names=names,
+                   if_exists=exists, cascade=cascade)]
+    parts = [_table(t) for t in targets]
+    names = [n for _, n in parts if n]
+    schema = parts[0][0] if parts else None
+    first = names[0] if names else None
+    common = dict(schema=schema, names=names, if_exists=exists, cascade=cascade)
+    if kind == "TABLE":
+        return [op("drop_table", table=first, **common)]
+    if kind == "INDEX":
+        return [op("drop_index", name=first, concurrently=bool(tree.args.get("concurrently")), **common)]
+    if kind == "DATABASE":
+        return [op("drop_database", name=first, **common)]
+    if kind in _DROP_OBJECT_TYPES:
+        object_type = _DROP_OBJECT_TYPES[kind]
+        if kind == "VIEW" and tree.args.get("materialized"):
+            object_type = "materialized_view"
+        table = None
+        on = tree.args.get("cluster")
+        if isinstance(on, exp.OnProperty):
+            table = _table(on.this)[1]
+        return [op("drop_object", object_type=object_type, name=first, table=table, **common)]
+    return None
+
+
+# -- ALTER ------------------------------------------------------------------------------------
+
+
+def _map_alter(tree, op) -> list[Operation] | None:
+    kind = str(tree.args.get("kind") or "").upper()
+    schema, name = _table(tree.this)
+    exists = bool(tree.args.get("exists"))
+    actions = tree.args.get("actions") or []
+    if kind != "TABLE":
+        return _map_alter_other(kind, schema, name, exists, actions, op)
+    ops: list[Operation] = []
+    base = dict(table=name, schema=schema)
+    not_valid = bool(tree.args.get("not_valid"))
+    for pos, a in enumerate(actions):
+        last = pos == len(actions) - 1
+        if isinstance(a, exp.ColumnDef):
+            spec = _column_spec(a)
+            ops.append(op("add_column", column=spec.name, columns=[spec],
+                          if_not_exists=bool(a.args.get("exists")), if_exists=exists, **base))
+        elif isinstance(a, exp.Drop):
+            dkind = str(a.args.get("kind") or "").upper()
+            for t in a.args.get("tables") or []:
+                if dkind == "CONSTRAINT":
+                    ops.append(op("drop_constraint", name=_ident(t), if_exists=bool(a.args.get("exists")),
+                                  cascade=bool(a.args.get("cascade")), **base))
+                elif dkind in ("COLUMN", ""):
+                    ops.append(op("drop_column", column=_ident(t), if_exists=bool(a.args.get("exists")),
+                                  cascade=bool(a.args.get("cascade")), **base))
+                else:
+                    return None
+        elif isinstance(a, exp.AlterColumn):
+            o = _alter_column(a, op, base)
+            if o is None:
+                return None
+            ops.append(o)
+        elif isinstance(a, exp.RenameColumn):
+            ops.append(op("rename_column", column=_ident(a.this), new_name=_ident(a.args.get("to")),
+                          if_exists=exists, **base))
+        elif isinstance(a, exp.AlterRename):
+            to_prop = next((p for p in tree.args.get("options") or [] if isinstance(p, exp.ToTableProperty)), None)
+            if to_prop is not None:  # RENAME a TO b (COLUMN omitted)
+                ops.append(op("rename_column", column=_table(a.this)[1],
+                              new_name=_table(to_prop.this)[1], if_exists=exists, **base))
+            else:
+                ops.append(op("rename_table", new_name=_table(a.this)[1], if_exists=exists, **base))
+        elif isinstance(a, exp.AddConstraint):
+            for c in a.expressions:
+                spec = _constraint_spec(c)
+                if spec is None:
+                    return None
+                spec.not_valid = not_valid and last
+                ops.append(op("add_constraint", name=spec.name, constraint=spec,
+                              column=spec.columns[0] if len(spec.columns) == 1 else None, **base))
+        elif isinstance(a, exp.AlterSet):
+            ops.append(_alter_set(a, op, base))
+        else:
+            return None
+    return ops or None
+
+
+def _alter_column(a, op, base) -> Operation | None:
+    column = _ident(a.this)
+    if a.args.get("dtype") is not None:
+        using = a.args.get("using")
+        return op("alter_column_type", column=column, new_type=_type_of(a.args["dtype"]),
+                  using=_sql(using) if using else None, **base)
+    allow_null = a.args.get("allow_null")
+    if allow_null is False:
+        return op("set_not_null", column=column, **base)
+    if allow_null is True and a.args.get("drop"):
+        return op("drop_not_null", column=column, **base)
+    if a.args.get("default") is not None:
+        dsql = _sql(a.args["default"])
+        volatile = pgfacts.is_volatile_expression(dsql)
+        return op("set_default", column=column, default_volatile=volatile,
+                  columns=[ColumnSpec(name=column or "", has_default=True, default_sql=dsql,
+                                      default_volatile=volatile)], **base)
+    if a.args.get("drop"):
+        return op("drop_default", column=column, **base)
+    return None
+
+
+def _alter_set(a, op, base) -> Operation:
+    ts = a.args.get("tablespace")
+    if ts is not None:
+        return op("set_tablespace", value=_ident(ts), **base)
+    option = a.args.get("option")
+    word = str(option.this if isinstance(option, exp.Var) else option or "").upper()
+    if word == "LOGGED":
+        return op("set_logged", **base)
+    if word == "UNLOGGED":
+        return op("set_unlogged", **base)
+    return op("alter_table_other", reason="ALTER TABLE ... SET", **base)
+
+
+def _constraint_spec(c) -> ConstraintSpec | None:
+    name = None
+    inner = c
+    if isinstance(c, exp.Constraint):
+        name = _ident(c.this)
+        inner = c.expressions[0] if c.expressions else None
+    if isinstance(inner, exp.ForeignKey):
+        ref = inner.args.get("reference")
+        return ConstraintSpec(name=name, type="foreign_key", columns=_names(inner.expressions),
+                              references=_table(ref.this)[1] if ref is not None else None)
+    if isinstance(inner, exp.CheckColumnConstraint):
+        check = inner.this
+        spec = ConstraintSpec(name=name, type="check", check_sql=_sql(check))
+        while isinstance(check, exp.Paren):
+            check = check.this
+        if (isinstance(check, exp.Is) and check.args.get("negate")
+                and isinstance(check.expression, exp.Null) and isinstance(check.this, exp.Column)
+                and not check.this.args.get("table")):
+            spec.not_null_column = _ident(check.this)
+            spec.columns = [spec.not_null_column]
+        elif isinstance(check, exp.Not) and isinstance(check.this, exp.Is) \
+                and isinstance(check.this.expression, exp.Null) and isinstance(check.this.this, exp.Column):
+            spec.not_null_column = _ident(check.this.this)  # NOT (col IS NULL)
+            spec.columns = [spec.not_null_column]
+        return spec
+    if isinstance(inner, exp.UniqueColumnConstraint):
+        cols = _names(inner.this.expressions) if isinstance(inner.this, exp.Schema) else []
+        return ConstraintSpec(name=name, type="unique", columns=cols)
+    if isinstance(inner, (exp.PrimaryKey, exp.PrimaryKeyColumnConstraint)):
+        return ConstraintSpec(name=name, type="primary_key", columns=_names(inner.expressions))
+    if isinstance(inner, exp.ExcludeColumnConstraint):
+        return ConstraintSpec(name=name, type="exclude")
+    return None
+
+
+_ALTER_OBJECT_TYPES = {
+    "INDEX": "index", "VIEW": "view", "MATERIALIZED VIEW": "materialized_view",
+    "SEQUENCE": "sequence", "FUNCTION": "function", "TYPE": "type", "SCHEMA": "schema",
+}
+
+
+def _map_alter_other(kind, schema, name, exists, actions, op) -> list[Operation] | None:
+    object_type = _ALTER_OBJECT_TYPES.get(kind)
+    if object_type is None or len(actions) != 1:
+        return None
+    a = actions[0]
+    if isinstance(a, exp.AlterRename):
+        new_name = _table(a.this)[1]
+        if object_type == "index":
+            return [op("rename_index", name=name, schema=schema, new_name=new_name, if_exists=exists)]
+        return [op("rename_object", object_type=object_type, name=name, schema=schema,
+                   new_name=new_name, if_exists=exists)]
+    if isinstance(a, exp.AlterSet) and a.args.get("tablespace") is not None and object_type == "index":
+        return [op("set_tablespace", object_type="index", name=name, schema=schema,
+                   value=_ident(a.args["tablespace"]), if_exists=exists)]
+    if object_type == "sequence":
+        return [op("alter_sequence", name=name, schema=schema, if_exists=exists)]
+    return [op("alter_object", object_type=object_type, name=name, schema=schema, if_exists=exists)]
