@@ -20,7 +20,7 @@ from ..dburl import redact_text
 from ..errors import UsageError
 from ..releases import parse_release
 from ..window import MigrationRecord, Window, compute_window
-from .snapshot import Snapshot, take_snapshot
+from .snapshot import HistoryState, Snapshot, take_snapshot
 
 GATES = ("ready", "contract", "rollback")
 NO_CATALOG = object()  # pass as ``catalog`` to answer from history alone without looking on disk
@@ -146,11 +146,38 @@ def load_catalog_if_any(config: Config | None):
 # -- deciding --------------------------------------------------------------------------------
 
 def migration_records(snap: Snapshot, catalog: Any = None) -> tuple[list[MigrationRecord], list[Reason]]:
-    """History (the truth for what is applied, with its release) united with the catalog's
-    migrations that history does not know (pending)."""
+    """One record per known migration, with the runner's semantics (``runner.history``): with a
+    catalog and Alembic's version table, what is applied is what Alembic says (its heads and
+    their ancestors, so a plain ``alembic upgrade heads`` counts) and the history adds failures,
+    runs in progress and rollbacks; revisions only the history knows (an older catalog on disk)
+    keep the phase, release and state the history recorded."""
+    last = {h.revision: h for h in snap.history}
     records: dict[str, MigrationRecord] = {}
     problems: list[Reason] = []
+    ancestors = getattr(catalog, "ancestors", None)
+    alembic_applied: set[str] | None = None
+    if snap.version_heads is not None and callable(ancestors):
+        alembic_applied = set()
+        for head in snap.version_heads:
+            alembic_applied.add(head)
+            alembic_applied |= set(ancestors(head))
+    for rev, phase, release in catalog_entries(catalog):
+        h = last.get(rev)
+        if alembic_applied is not None:
+            if rev in alembic_applied:
+                state = "applied"
+            elif h is not None and h.status in ("failed", "running", "rolled_back"):
+                state = h.status
+            else:
+                state = "pending"
+        elif h is not None:
+            state = "pending" if h.state == "rolled_back" else h.state
+        else:
+            state = "pending"
+        records[rev] = MigrationRecord(rev, phase, release, state)
     for h in snap.history:
+        if h.revision in records:
+            continue
         try:
             release = Version(h.release)
         except InvalidVersion:
@@ -158,21 +185,23 @@ def migration_records(snap: Snapshot, catalog: Any = None) -> tuple[list[Migrati
                                    "which is not a version", h.revision, h.phase, "warning"))
             continue
         records[h.revision] = MigrationRecord(h.revision, h.phase, release, h.state)
-    for rev, phase, release in catalog_entries(catalog):
-        known = records.get(rev)
-        if known is None:
-            records[rev] = MigrationRecord(rev, phase, release, "pending")
-        elif known.state == "rolled_back":
-            records[rev] = MigrationRecord(rev, known.phase, known.release, "pending")
     return list(records.values()), problems
 
 
-def _half_applied(snap: Snapshot) -> list:
-    return [h for h in snap.history if h.state in ("running", "failed")]
+def _half_applied(snap: Snapshot, records: list[MigrationRecord]) -> list:
+    """History states of the migrations left running or failed (by the merged record state)."""
+    last = {h.revision: h for h in snap.history}
+    out = []
+    for r in records:
+        if r.state in ("running", "failed"):
+            h = last.get(r.revision)
+            out.append(h if h is not None else
+                       HistoryState(r.revision, r.phase, str(r.release), "upgrade", r.state))
+    return out
 
 
 def _half_applied_reason(h, severity: str = "error") -> Reason:
-    if h.state == "running":
+    if h.status == "running":
         msg = (f"{h.phase} migration {h.revision} (release {h.release}) is running or was interrupted "
                f"during {h.action}")
         return Reason("migration_running", msg, h.revision, h.phase, severity)
@@ -198,7 +227,7 @@ def decide_ready(v: Version, snap: Snapshot, records: list[MigrationRecord], win
             reasons.append(Reason("expand_pending", f"expand migration {r.revision} of release {r.release} "
                                   f"is not applied: release {v} needs it", r.revision, "expand"))
     reasons += _contracted_past(window, records, v)
-    reasons += [_half_applied_reason(h) for h in _half_applied(snap)]
+    reasons += [_half_applied_reason(h) for h in _half_applied(snap, records)]
     for ix in snap.invalid_indexes:
         reasons.append(Reason("invalid_index",
                               f"index {ix['schema']}.{ix['index']} on {ix['table']} is INVALID (a failed or "
@@ -250,7 +279,7 @@ def decide_rollback(v: Version, snap: Snapshot, records: list[MigrationRecord], 
     that V depends on. A half-applied expand of a newer release only adds, so it does not block
     switching back to V (it is reported as a warning)."""
     reasons = _contracted_past(window, records, v)
-    for h in _half_applied(snap):
+    for h in _half_applied(snap, records):
         try:
             newer_expand = h.phase == "expand" and Version(h.release) > v
         except InvalidVersion:

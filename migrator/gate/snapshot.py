@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import column, func, inspect, select, table, text
 from sqlalchemy.engine import Connection, Engine
 
 from ..runner.tables import backfills, history, instances
 
 _TABLES = (history.name, backfills.name, instances.name)
+VERSION_TABLE = "alembic_version"
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Snapshot:
     invalid_indexes: list[dict] = field(default_factory=list)  # schema, index, table
     backfills: list[dict] = field(default_factory=list)
     instances: list[dict] = field(default_factory=list)
+    version_heads: list[str] | None = None  # Alembic's version table (None: no such table)
 
 
 _INVALID_INDEXES = text("""
@@ -58,7 +60,7 @@ ORDER BY 1, 2
 
 _PG_PREAMBLE = text(
     "SELECT now() AS now, to_regclass(:h) IS NOT NULL AS h, to_regclass(:b) IS NOT NULL AS b, "
-    "to_regclass(:i) IS NOT NULL AS i"
+    "to_regclass(:i) IS NOT NULL AS i, to_regclass(:v) IS NOT NULL AS v"
 )
 
 
@@ -71,13 +73,15 @@ def _aware(value):
 def read_snapshot(conn: Connection, *, with_instances: bool = True) -> Snapshot:
     dialect = conn.dialect.name
     if dialect == "postgresql":
-        row = conn.execute(_PG_PREAMBLE, {"h": history.name, "b": backfills.name, "i": instances.name}).one()
+        row = conn.execute(_PG_PREAMBLE, {"h": history.name, "b": backfills.name, "i": instances.name,
+                                          "v": VERSION_TABLE}).one()
         snap = Snapshot(now=_aware(row.now), dialect=dialect)
-        snap.tables = {name for name, present in zip(_TABLES, (row.h, row.b, row.i)) if present}
+        snap.tables = {name for name, present in zip((*_TABLES, VERSION_TABLE), (row.h, row.b, row.i, row.v))
+                       if present}
     else:
         snap = Snapshot(now=datetime.now(timezone.utc), dialect=dialect)
         names = set(inspect(conn).get_table_names())
-        snap.tables = {t for t in _TABLES if t in names}
+        snap.tables = {t for t in (*_TABLES, VERSION_TABLE) if t in names}
 
     if history.name in snap.tables:
         latest = (select(func.max(history.c.id).label("id")).group_by(history.c.revision)).subquery()
@@ -89,6 +93,10 @@ def read_snapshot(conn: Connection, *, with_instances: bool = True) -> Snapshot:
         )
         snap.history = [HistoryState(r.revision, r.phase, r.release, r.action or "upgrade", r.status, r.error)
                         for r in rows]
+
+    if VERSION_TABLE in snap.tables:
+        version = table(VERSION_TABLE, column("version_num"))
+        snap.version_heads = [r[0] for r in conn.execute(select(version.c.version_num))]
 
     if dialect == "postgresql":
         snap.invalid_indexes = [dict(r._mapping) for r in conn.execute(_INVALID_INDEXES)]
