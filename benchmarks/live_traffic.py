@@ -64,7 +64,7 @@ NAIVE_SQL = [
 MIGRATOR_STEPS = [
     ("expand", "1.1.0"), ("deploy", "1.1.0"), ("contract", "1.1.0"),
     ("expand", "1.2.0"), ("deploy", "1.2.0"), ("contract", "1.2.0"),
-    ("deploy", "1.3.0"), ("expand", "1.3.0"), ("contract", "1.3.0"),
+    ("expand", "1.3.0"), ("deploy", "1.3.0"), ("contract", "1.3.0"),
 ]
 
 TARGET_P99_RATIO = 1.5
@@ -122,10 +122,10 @@ def _run_migrator(action: str, release: str, url: str, env: dict[str, str],
 
 # Used only when sample_project/ is not there (the migrator scenarios then cannot run either).
 FALLBACK_SCHEMA = [
-    "CREATE TABLE users (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE, first_name text, "
-    "last_name text, created_at timestamptz NOT NULL DEFAULT now())",
-    "CREATE TABLE orders (id bigserial PRIMARY KEY, user_id bigint NOT NULL REFERENCES users (id), "
-    "amount integer NOT NULL, created_at timestamptz NOT NULL DEFAULT now())",
+    "CREATE TABLE users (id serial PRIMARY KEY, email varchar(255) NOT NULL UNIQUE, "
+    "first_name text NOT NULL, last_name text NOT NULL)",
+    "CREATE TABLE orders (id serial PRIMARY KEY, user_id integer NOT NULL REFERENCES users (id), "
+    "total numeric(12,2) NOT NULL, created_at timestamptz DEFAULT now())",
     "CREATE INDEX ix_orders_user_id ON orders (user_id)",
 ]
 
@@ -151,7 +151,7 @@ def bulk_load(url: str, rows: int, orders_per_user: int) -> None:
             "(ARRAY['Lovelace','Turing','Hopper','Dijkstra','Liskov'])[1 + g %% 5] "
             "FROM generate_series(1, %s) g", (rows,))
         c.execute(
-            "INSERT INTO orders (user_id, amount) "
+            "INSERT INTO orders (user_id, total) "
             "SELECT 1 + (g * 7919) %% %s, 1 + g %% 500 FROM generate_series(1, %s) g",
             (rows, rows * orders_per_user))
         c.execute("VACUUM ANALYZE users")

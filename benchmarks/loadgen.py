@@ -9,8 +9,9 @@ the way a real rolling deploy works: the driver switches the deployed release be
 steps, exactly when a deploy pipeline would.
 
 - ``old``  (release 1.0.0): reads and writes ``first_name``, ``last_name``;
-- ``dual`` (releases 1.1.0, 1.2.0): writes ``first_name``, ``last_name`` AND ``full_name``;
-- ``new``  (release 1.3.0): reads and writes ``full_name`` only; never names the old columns.
+- ``dual`` (release 1.1.0): writes ``first_name``, ``last_name`` AND ``full_name``;
+- ``new``  (releases 1.2.0, 1.3.0): reads and writes ``full_name`` only; never names the old
+  columns (the 1.2.0 expand made them nullable, so its inserts work before they are dropped).
 
 Queries name their columns (no ``SELECT *``): a prepared ``SELECT *`` breaks with "cached plan must
 not change result type" as soon as any column is dropped, which no migration tool can prevent.
@@ -29,7 +30,7 @@ import psycopg
 PROFILES = ("old", "dual", "new")
 
 # release of the application -> what its code reads and writes
-RELEASE_PROFILE = {"1.0.0": "old", "1.1.0": "dual", "1.2.0": "dual", "1.3.0": "new"}
+RELEASE_PROFILE = {"1.0.0": "old", "1.1.0": "dual", "1.2.0": "new", "1.3.0": "new"}
 
 _READ_USER = {
     "old": "SELECT id, email, first_name, last_name FROM users WHERE id = %s",
@@ -48,9 +49,9 @@ _UPDATE_USER = {
             "WHERE id = %(id)s",
     "new": "UPDATE users SET full_name = %(full)s WHERE id = %(id)s",
 }
-_READ_ORDER = "SELECT id, user_id, amount FROM orders WHERE id = %s"
-_INSERT_ORDER = "INSERT INTO orders (user_id, amount) VALUES (%s, %s)"
-_UPDATE_ORDER = "UPDATE orders SET amount = amount + 1 WHERE id = %s"
+_READ_ORDER = "SELECT id, user_id, total FROM orders WHERE id = %s"
+_INSERT_ORDER = "INSERT INTO orders (user_id, total) VALUES (%s, %s)"
+_UPDATE_ORDER = "UPDATE orders SET total = total + 1 WHERE id = %s"
 
 # transaction kind -> weight
 MIX = {"read_user": 40, "read_order": 20, "update_user": 15, "insert_user": 10,
