@@ -27,9 +27,13 @@ from typing import Any, Iterator
 from ..errors import MigratorError
 from ..model import Finding, Location, MigrationSource, Severity, Statement
 from ..releases import parse_release
-from .offline_stubs import HIDDEN_DATA_MESSAGE, OfflineBind, swap_environ
+from .offline_engine import OfflineConnection
+from .offline_stubs import swap_environ
 
 PHASES = ("expand", "contract")
+HIDDEN_DATA_MESSAGE = (
+    "data migration reads the database; what it emits could not be seen offline"
+)
 _TX_WORD = re.compile(r"\s*(BEGIN|START|COMMIT|END|ROLLBACK|ABORT)\b(?!\s+(?:ATOMIC|TO|PREPARED))",
                       re.IGNORECASE)
 _module_counter = itertools.count()
@@ -46,7 +50,7 @@ def _tuple(value: Any) -> tuple[str, ...]:
         return (str(value),)
 
 
-def _assignment_line(text: str, name: str) -> int:
+def assignment_line(text: str, name: str) -> int:
     """The line of a module-level ``name = ...`` (or ``name: str = ...``), else 1."""
     m = re.search(rf"^{name}\s*(?::[^=\n]*)?=", text, re.MULTILINE)
     return text.count("\n", 0, m.start()) + 1 if m else 1
@@ -177,7 +181,10 @@ def _offline_operations(rec: _Recorder, ini_path: Path | None) -> Iterator[None]
     def on_read() -> None:
         rec.warn_once("hidden-data-migration", HIDDEN_DATA_MESSAGE)
 
-    bind = OfflineBind(ctx.dialect, rec.emit, _compile(ctx.dialect), on_read)
+    compile_ = _compile(ctx.dialect)
+    offline = OfflineConnection(lambda stmt, params: rec.emit(compile_(stmt, params)),
+                                on_read, rec.emit)
+    bind = offline.__enter__()
     impl._exec = _exec
     impl.static_output = static_output
     impl.connection = bind
@@ -207,6 +214,7 @@ def _offline_operations(rec: _Recorder, ini_path: Path | None) -> Iterator[None]
     finally:
         env._remove_proxy()
         ops._remove_proxy()
+        offline.__exit__(None, None, None)
 
 
 @contextlib.contextmanager
@@ -286,11 +294,11 @@ def _read_attributes(module: Any, text: str, src: MigrationSource, rec: _Recorde
         rec.warn_once("missing-phase-tag",
                       f"revision declares no phase{hint}; add phase = \"expand\" or "
                       "phase = \"contract\"",
-                      Location(rec.display, _assignment_line(text, "revision"), 1))
+                      Location(rec.display, assignment_line(text, "revision"), 1))
     elif not isinstance(phase, str) or phase.strip().lower() not in PHASES:
         rec.error("bad-migration-header",
                   f"phase must be \"expand\" or \"contract\", got {phase!r}",
-                  _assignment_line(text, "phase"))
+                  assignment_line(text, "phase"))
     else:
         src.declared_phase = phase.strip().lower()
     release = getattr(module, "release", None)
@@ -299,7 +307,7 @@ def _read_attributes(module: Any, text: str, src: MigrationSource, rec: _Recorde
             parse_release(release)
             src.release = str(release).strip()
         except MigratorError as e:
-            rec.error("bad-migration-header", e.message, _assignment_line(text, "release"))
+            rec.error("bad-migration-header", e.message, assignment_line(text, "release"))
 
 
 def _run_upgrade(module: Any, rec: _Recorder, ini_path: Path | None) -> None:

@@ -169,17 +169,12 @@ class _Loader:
                 self.sources.append(load_sql_file(path, display))
 
     def revisions(self, files: list[tuple[Path, str]], script_dir: Path,
-                  ini_path: Path | None) -> None:
+                  ini_path: Path | None, elsewhere: list[str] | None = None) -> None:
         keep: list[tuple[Path, str]] = []
-        elsewhere: list[str] = []
+        elsewhere = list(elsewhere or [])
         for path, display in files:
-            if not self._fresh(path):
-                continue
-            if self.excluded(path, display):
-                try:
-                    rid = read_revision_ids(path.read_text(encoding="utf-8", errors="replace"))
-                except OSError:
-                    rid = {}
+            if not self._fresh(path) or self.excluded(path, display):
+                rid = read_revision_ids(_read_text(path))
                 if isinstance(rid.get("revision"), str):
                     elsewhere.append(rid["revision"])
                 continue
@@ -238,7 +233,11 @@ class _Loader:
             self.sql_files([(p, arg)])
         elif p.suffix.lower() == ".py":
             script_dir = p.parent.parent if p.parent.name == "versions" else p.parent
-            self.revisions([(p, arg)], script_dir, _find_ini(p.parent))
+            # Its parents live beside it: known, not rendered.
+            siblings = [read_revision_ids(_read_text(f)).get("revision")
+                        for f in p.parent.glob("*.py") if f.resolve() != p.resolve()]
+            self.revisions([(p, arg)], script_dir, _find_ini(p.parent),
+                           [r for r in siblings if isinstance(r, str)])
         elif p.name == "alembic.ini" or p.suffix.lower() == ".ini":
             project = from_alembic_ini(p, arg)
             if project is None:
@@ -254,6 +253,13 @@ class _Loader:
             raise UsageError("not a migration: expected a .sql file, an Alembic revision (.py), "
                              "a directory, alembic.ini, pyproject.toml or - for standard input",
                              path=arg)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 def _find_ini(start: Path) -> Path | None:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from packaging.version import InvalidVersion, Version
 
 from ..model import Finding, Location, MigrationSource, Severity
+from .alembic_offline import assignment_line
 
 _PHASE_RANK = {"expand": 0, None: 1, "contract": 2}
 _NO_RELEASE = Version("0")
@@ -30,9 +31,10 @@ def _key(src: MigrationSource, index: int) -> tuple:
     return (_release(src), _PHASE_RANK.get(src.declared_phase, 1), src.path, index)
 
 
-def _error(src: MigrationSource, message: str) -> None:
+def _error(src: MigrationSource, message: str, attribute: str = "revision") -> None:
+    line = assignment_line(src.text, attribute) if src.text else 1
     src.diagnostics.append(
-        Finding("revision-graph", Severity.ERROR, Location(src.path, 1, 1), message)
+        Finding("revision-graph", Severity.ERROR, Location(src.path, line, 1), message)
     )
 
 
@@ -68,14 +70,16 @@ def order_revisions(sources: list[MigrationSource],
             j = resolve(ref)
             if j is None:
                 if ref not in elsewhere:
-                    _error(src, f"down_revision {ref!r} is not a revision in this directory")
+                    _error(src, f"down_revision {ref!r} is not a revision in this directory",
+                           "down_revision")
             elif j != i:
                 parents[i].add(j)
         for ref in src.depends_on:
             j = resolve(ref)
             if j is None:
                 if ref not in elsewhere:
-                    _error(src, f"depends_on {ref!r} is not a revision or branch label here")
+                    _error(src, f"depends_on {ref!r} is not a revision or branch label here",
+                           "depends_on")
             elif j != i:
                 parents[i].add(j)
 
@@ -100,6 +104,7 @@ def order_revisions(sources: list[MigrationSource],
                        key=lambda i: _key(sources[i], i))
         names = ", ".join(sources[i].revision or sources[i].path for i in stuck)
         for i in stuck:
-            _error(sources[i], f"revision is part of a cycle (or follows one): {names}")
+            _error(sources[i], f"revision is part of a cycle (or follows one): {names}",
+                   "down_revision")
         order.extend(stuck)
     return [sources[i] for i in order]
