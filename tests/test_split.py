@@ -1,0 +1,165 @@
+"""split_sql: statements, locations and transaction marking of a PostgreSQL script."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from migrator.sql.split import split_sql
+
+
+def sqls(text: str, **kw) -> list[str]:
+    return [s.sql for s in split_sql(text, "m.sql", **kw)]
+
+
+def test_semicolons_separate_statements_and_are_dropped():
+    assert sqls("SELECT 1; SELECT 2;\nSELECT 3") == ["SELECT 1", "SELECT 2", "SELECT 3"]
+
+
+def test_empty_statements_and_blank_text_give_nothing():
+    assert sqls(";;  ;\n\n") == []
+    assert sqls("") == []
+    assert sqls("-- only a comment\n/* and another */") == []
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("SELECT 'a;b'; SELECT 2", ["SELECT 'a;b'", "SELECT 2"]),
+        ("SELECT 'it''s; fine'; SELECT 2", ["SELECT 'it''s; fine'", "SELECT 2"]),
+        (r"SELECT E'\'; still'; SELECT 2", [r"SELECT E'\'; still'", "SELECT 2"]),
+        (r"SELECT e'a\\'; SELECT 2", [r"SELECT e'a\\'", "SELECT 2"]),
+        # a backslash in a standard string is just a character
+        ("SELECT 'a\\'; SELECT 2", ["SELECT 'a\\'", "SELECT 2"]),
+        ('CREATE TABLE "a;b" (x int); SELECT 2', ['CREATE TABLE "a;b" (x int)', "SELECT 2"]),
+        ('SELECT "a"";b"; SELECT 2', ['SELECT "a"";b"', "SELECT 2"]),
+        ("SELECT $$ a; b $$; SELECT 2", ["SELECT $$ a; b $$", "SELECT 2"]),
+        ("SELECT $fn$ $$; $fn$; SELECT 2", ["SELECT $fn$ $$; $fn$", "SELECT 2"]),
+        ("SELECT $a$ $b$; $b$ $a$; SELECT 2", ["SELECT $a$ $b$; $b$ $a$", "SELECT 2"]),
+        ("SELECT 1 -- x; y\n; SELECT 2", ["SELECT 1 -- x; y", "SELECT 2"]),
+        ("SELECT /* a; /* nested; */ b; */ 1; SELECT 2", ["SELECT /* a; /* nested; */ b; */ 1", "SELECT 2"]),
+        # $1 is a parameter, not a dollar quote; identifiers may contain $
+        ("SELECT $1; SELECT a$b$c; SELECT 2", ["SELECT $1", "SELECT a$b$c", "SELECT 2"]),
+        # an identifier ending in e followed by a quote is not an E-string
+        ("SELECT type'x\\'; SELECT 2", ["SELECT type'x\\'", "SELECT 2"]),
+    ],
+)
+def test_semicolons_inside_quotes_and_comments_do_not_split(text, expected):
+    assert sqls(text) == expected
+
+
+def test_dollar_quoted_function_body_is_one_statement():
+    text = """
+CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+  UPDATE t SET x = 1;  -- inside ; body
+  RETURN NEW;
+END;
+$body$;
+SELECT 2;
+"""
+    out = sqls(text)
+    assert len(out) == 2
+    assert out[0].startswith("CREATE FUNCTION") and out[0].endswith("$body$")
+    assert out[1] == "SELECT 2"
+
+
+def test_sql_standard_function_body_keeps_its_semicolons():
+    text = ("CREATE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT 1;\n"
+            "  SELECT CASE WHEN true THEN 2 END;\nEND;\nSELECT 3;")
+    out = sqls(text)
+    assert len(out) == 2
+    assert out[0].endswith("END") and "SELECT CASE" in out[0]
+    assert out[1] == "SELECT 3"
+
+
+def test_psql_meta_commands_are_skipped():
+    text = "\\connect app\n\\set ON_ERROR_STOP on\nSELECT 1;\n  \\c other\nSELECT 2;"
+    assert sqls(text) == ["SELECT 1", "SELECT 2"]
+
+
+def test_location_is_first_real_token_not_leading_comment():
+    text = "-- header\n\n/* block\n comment */   ALTER TABLE t ADD c int;\n\n\tSELECT 1;  SELECT 2;"
+    out = split_sql(text, "db/001.sql")
+    assert [(s.loc.line, s.loc.column) for s in out] == [(4, 15), (6, 2), (6, 13)]
+    assert all(s.loc.path == "db/001.sql" for s in out)
+    assert out[0].sql == "ALTER TABLE t ADD c int"
+
+
+def test_location_after_multiline_strings_and_bodies():
+    text = "SELECT 'a\nb\nc';\nDO $$\nBEGIN\nEND\n$$;\n  CREATE INDEX i ON t (a);"
+    out = split_sql(text, "x.sql")
+    assert [(s.loc.line, s.loc.column) for s in out] == [(1, 1), (4, 1), (8, 3)]
+
+
+def test_location_counts_characters_not_bytes():
+    out = split_sql("SELECT 'ünïcødé'; SELECT 2;", "x.sql")
+    assert (out[1].loc.line, out[1].loc.column) == (1, 19)
+
+
+def test_last_statement_without_semicolon_and_unterminated_quote_run_to_end():
+    assert sqls("SELECT 1;\nSELECT 2  \n") == ["SELECT 1", "SELECT 2"]
+    assert sqls("SELECT 1; SELECT 'oops;\nSELECT 3;") == ["SELECT 1", "SELECT 'oops;\nSELECT 3;"]
+    assert sqls("SELECT 1; /* never closed; SELECT 2;") == ["SELECT 1"]
+
+
+def test_plain_file_is_wrapped_in_one_transaction_by_default():
+    out = split_sql("ALTER TABLE t ADD c int; CREATE INDEX i ON t (c);", "x.sql")
+    assert [s.in_transaction for s in out] == [True, True]
+
+
+def test_plain_file_not_wrapped_runs_in_autocommit():
+    out = split_sql("CREATE INDEX CONCURRENTLY i ON t (c);", "x.sql", wrapped=False)
+    assert [s.in_transaction for s in out] == [False]
+
+
+def test_explicit_begin_commit_block_marks_statements_inside():
+    text = """
+CREATE INDEX CONCURRENTLY i ON t (a);
+BEGIN;
+ALTER TABLE t ADD c int;
+UPDATE t SET c = 1 WHERE id = 1;
+COMMIT;
+CREATE INDEX CONCURRENTLY j ON t (c);
+START TRANSACTION ISOLATION LEVEL SERIALIZABLE;
+SAVEPOINT s;
+ROLLBACK TO SAVEPOINT s;
+DELETE FROM t WHERE id = 2;
+END;
+VACUUM t;
+BEGIN WORK;
+SELECT 1;
+ROLLBACK;
+"""
+    out = split_sql(text, "x.sql")
+    marks = [(s.sql.split()[0], s.in_transaction) for s in out]
+    assert marks == [
+        ("CREATE", False), ("BEGIN", True), ("ALTER", True), ("UPDATE", True), ("COMMIT", True),
+        ("CREATE", False), ("START", True), ("SAVEPOINT", True), ("ROLLBACK", True),
+        ("DELETE", True), ("END", True), ("VACUUM", False), ("BEGIN", True), ("SELECT", True),
+        ("ROLLBACK", True),
+    ]
+
+
+def test_explicit_transaction_control_overrides_wrapping():
+    out = split_sql("SELECT 1; BEGIN; SELECT 2; COMMIT; SELECT 3;", "x.sql", wrapped=True)
+    assert [s.in_transaction for s in out] == [False, True, True, True, False]
+
+
+def test_begin_inside_a_body_is_not_transaction_control():
+    out = split_sql("DO $$ BEGIN PERFORM 1; END $$; CREATE INDEX CONCURRENTLY i ON t (a);",
+                    "x.sql", wrapped=False)
+    assert [s.in_transaction for s in out] == [False, False]
+
+
+def test_large_script_splits_in_linear_time():
+    chunk = ("ALTER TABLE t ADD COLUMN c int DEFAULT 0; -- note; here\n"
+             "INSERT INTO t VALUES ('a;b', E'\\';', $$;$$); /* x; */\n")
+    text = chunk * 20000  # ~2.2 MB, 40k statements
+    t0 = time.perf_counter()
+    out = split_sql(text, "big.sql")
+    elapsed = time.perf_counter() - t0
+    assert len(out) == 40000
+    assert out[-1].loc.line == 40000
+    assert elapsed < 3.0, f"splitting 2 MB took {elapsed:.2f}s"
