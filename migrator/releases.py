@@ -13,7 +13,7 @@ def parse_release(text: object, *, path: str | None = None) -> Version:
         raise UsageError(f"release must be a version string like '1.4.0', got {text!r}", path=path)
     try:
         return Version(text.strip())
-    except InvalidVersion:
+    except (InvalidVersion, ValueError):  # ValueError: a component longer than 4300 digits
         raise UsageError(f"release {text!r} is not a valid version (expected e.g. '1.4.0')", path=path) from None
 
 
