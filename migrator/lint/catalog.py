@@ -1,0 +1,144 @@
+"""The rule catalog: discovers the rule modules in ``migrator.rules`` (the top-level ``rules/``
+directory), checks that each one is complete, and renders a rule's documentation.
+
+A rule module defines ``NAME`` (kebab-case, its module name in snake case), ``SEVERITY``
+("error" | "warning"), ``SUMMARY``, ``WHY``, ``FIX`` (the recipe in one line, copied into every
+finding), ``FIX_SQL``, ``FIX_ALEMBIC``, ``BAD`` and ``GOOD`` (example migrations, executed by the
+tests) and exactly one of:
+
+- ``check(op, ctx)``: per operation, yields messages (str) or :class:`~migrator.model.Finding` s;
+- ``check_migration(mig)``: per migration (phases), yields the same;
+- ``ENGINE = True``: the engine itself emits it (suppression bookkeeping, source notes).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from types import ModuleType
+from typing import Callable
+
+from ..model import Severity
+
+_KEBAB = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_TEXT_FIELDS = ("SUMMARY", "WHY", "FIX", "FIX_SQL", "FIX_ALEMBIC")
+
+
+class RuleDefinitionError(Exception):
+    """A rule module is incomplete: a bug in migrator, not in the user's input."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    severity: Severity
+    summary: str
+    why: str
+    fix: str
+    fix_sql: str
+    fix_alembic: str
+    bad: tuple[str, ...]
+    good: tuple[str, ...]
+    check: Callable | None
+    check_migration: Callable | None
+    engine: bool
+    module: str
+
+    @property
+    def scope(self) -> str:
+        return "operation" if self.check else "migration" if self.check_migration else "engine"
+
+
+def _load(module: ModuleType) -> Rule:
+    where = module.__name__
+    name = getattr(module, "NAME", None)
+    if not isinstance(name, str) or not _KEBAB.match(name):
+        raise RuleDefinitionError(f"{where}: NAME must be a kebab-case string")
+    if name.replace("-", "_") != where.rsplit(".", 1)[1]:
+        raise RuleDefinitionError(f"{where}: NAME {name!r} does not match the module name")
+    sev = getattr(module, "SEVERITY", None)
+    if sev not in ("error", "warning"):
+        raise RuleDefinitionError(f"{where}: SEVERITY must be 'error' or 'warning'")
+    for f in _TEXT_FIELDS:
+        v = getattr(module, f, None)
+        if not isinstance(v, str) or not v.strip():
+            raise RuleDefinitionError(f"{where}: {f} must be a non-empty string")
+    for f in ("BAD", "GOOD"):
+        v = getattr(module, f, None)
+        if not isinstance(v, (list, tuple)) or not v or not all(isinstance(x, str) and x.strip() for x in v):
+            raise RuleDefinitionError(f"{where}: {f} must be a non-empty list of SQL strings")
+    check = getattr(module, "check", None)
+    check_migration = getattr(module, "check_migration", None)
+    engine = bool(getattr(module, "ENGINE", False))
+    if sum(bool(x) for x in (check, check_migration, engine)) != 1:
+        raise RuleDefinitionError(f"{where}: define exactly one of check, check_migration, ENGINE = True")
+    return Rule(
+        name=name, severity=Severity(sev), summary=module.SUMMARY.strip(), why=module.WHY.strip(),
+        fix=module.FIX.strip(), fix_sql=module.FIX_SQL.strip(), fix_alembic=module.FIX_ALEMBIC.strip(),
+        bad=tuple(module.BAD), good=tuple(module.GOOD), check=check,
+        check_migration=check_migration, engine=engine, module=where,
+    )
+
+
+@lru_cache(maxsize=1)
+def _catalog() -> dict[str, Rule]:
+    import migrator.rules as pkg
+
+    rules: dict[str, Rule] = {}
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        rule = _load(importlib.import_module(f"{pkg.__name__}.{info.name}"))
+        rules[rule.name] = rule
+    return rules
+
+
+def all_rules() -> list[Rule]:
+    """Every rule, sorted by name."""
+    return list(_catalog().values())
+
+
+def get_rule(name: str) -> Rule | None:
+    return _catalog().get(name)
+
+
+def operation_rules() -> list[Rule]:
+    return [r for r in all_rules() if r.check]
+
+
+def migration_rules() -> list[Rule]:
+    return [r for r in all_rules() if r.check_migration]
+
+
+def _fence(lang: str, text: str) -> str:
+    return f"```{lang}\n{text.strip()}\n```"
+
+
+def render_doc(rule: Rule) -> str:
+    """The rule's documentation as markdown (``migrator explain RULE``)."""
+    parts = [
+        f"# {rule.name}",
+        f"**Severity:** {rule.severity.value}",
+        rule.summary,
+        "## Why it is dangerous",
+        rule.why,
+        "## Safe recipe",
+        rule.fix,
+        "### SQL",
+        _fence("sql", rule.fix_sql),
+        "### Alembic",
+        _fence("python", rule.fix_alembic),
+        "## Examples",
+        "### Rejected" if rule.severity is Severity.ERROR else "### Flagged",
+        *[_fence("sql", b) for b in rule.bad],
+        "### Accepted",
+        *[_fence("sql", g) for g in rule.good],
+        "## Suppressing",
+        f"Put `-- migrator: ignore[{rule.name}] <reason>` on the statement's line or the line above "
+        f"it (`# migrator: ignore[{rule.name}] <reason>` in an Alembic revision). Set the severity "
+        f"or turn it off in `[tool.migrator.rules]`: `{rule.name} = \"warning\"`.",
+    ]
+    return "\n\n".join(parts) + "\n"

@@ -1,0 +1,147 @@
+"""What the linter knows while it walks one migration, statement by statement.
+
+:class:`MigrationContext` holds the facts one statement alone does not show:
+
+- tables and columns created earlier in the same migration (it sets
+  ``op.table_created_here`` / ``op.column_created_here`` before the rules see an operation);
+- explicit ``BEGIN`` / ``COMMIT`` blocks, and whether an operation runs inside a transaction;
+- the write-blocking locks taken so far in the current transaction, per table;
+- the :class:`~migrator.lint.state.SchemaState` carried over from earlier migrations, updated
+  operation by operation;
+- the PostgreSQL server version.
+
+Rules receive this object as ``ctx``; the helper questions below are the vocabulary they share
+with the classifier, so both answer every question the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..model import Operation
+from .state import SchemaState, table_key
+
+# Lock levels that block writes (SHARE and stronger), and ACCESS EXCLUSIVE, which blocks reads.
+ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
+SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE"
+SHARE = "SHARE"
+_RANK = {SHARE: 1, SHARE_ROW_EXCLUSIVE: 2, "EXCLUSIVE": 3, ACCESS_EXCLUSIVE: 4}
+
+# Operation kinds that take ACCESS EXCLUSIVE on op.table until the transaction ends.
+_ACCESS_EXCLUSIVE_KINDS = frozenset({
+    "add_column", "drop_column", "rename_column", "alter_column_type", "set_not_null",
+    "drop_not_null", "set_default", "drop_default", "drop_constraint", "rename_table",
+    "set_logged", "set_unlogged", "set_tablespace", "alter_table_other", "drop_table",
+    "truncate", "lock_table", "cluster", "vacuum_full", "reindex", "rename_constraint",
+})
+
+TRANSACTION_CONTROL = frozenset({"begin", "commit", "rollback", "savepoint"})
+
+
+def index_columns(op: Operation) -> list[str]:
+    """The plain column names an index (or constraint) covers, lower case."""
+    if op.constraint is not None and op.constraint.columns:
+        return [c.lower() for c in op.constraint.columns]
+    names = [c.name.lower() for c in op.columns if c.name]
+    if not names and op.column:
+        names = [op.column.lower()]
+    return names
+
+
+@dataclass
+class MigrationContext:
+    state: SchemaState = field(default_factory=SchemaState)
+    server_version: int = 15
+    created_tables: set[str] = field(default_factory=set)
+    created_columns: set[tuple[str, str]] = field(default_factory=set)
+    created_indexes: set[str] = field(default_factory=set)
+    created_views: set[str] = field(default_factory=set)  # (materialized) views, by name
+    explicit_block: bool = False  # inside BEGIN ... COMMIT written in the migration
+    locks: dict[str, str] = field(default_factory=dict)  # table key -> strongest lock held
+    _last_in_transaction: bool = True
+
+    # --- questions rules and the classifier share --------------------------------------------
+
+    def in_transaction(self, op: Operation) -> bool:
+        return op.in_transaction or self.explicit_block
+
+    def existing_table(self, op: Operation) -> bool:
+        """The table existed before this migration (or may have: unknown counts as existing)."""
+        return not op.table_created_here
+
+    def columns_created_here(self, op: Operation) -> bool:
+        """Every column the index/constraint covers was added earlier in this migration."""
+        if op.table_created_here:
+            return True
+        cols = index_columns(op)
+        key = table_key(op.table, op.schema)
+        return bool(cols) and all((key, c) in self.created_columns for c in cols)
+
+    def holds_lock(self, table: str | None, schema: str | None, at_least: str) -> str | None:
+        """The lock held on table in the current transaction if it is at least ``at_least``."""
+        held = self.locks.get(table_key(table, schema))
+        if held and _RANK[held] >= _RANK[at_least]:
+            return held
+        return None
+
+    # --- walking the migration ---------------------------------------------------------------
+
+    def before(self, op: Operation) -> None:
+        """Mark what was created earlier in this migration, and open/close the transaction."""
+        key = table_key(op.table, op.schema)
+        if op.kind in ("create_table", "create_table_as"):
+            op.table_created_here = False
+        else:
+            op.table_created_here = bool(op.table) and key in self.created_tables
+        if op.kind in ("add_column",):
+            op.column_created_here = op.table_created_here
+        elif op.column:
+            op.column_created_here = op.table_created_here or (key, op.column.lower()) in self.created_columns
+        elif op.kind in ("add_constraint", "create_index"):
+            op.column_created_here = self.columns_created_here(op)
+        # Alembic's autocommit_block (or a statement outside BEGIN in an unwrapped file) commits
+        # what ran before it: the locks taken so far are released.
+        in_txn = self.in_transaction(op)
+        if not in_txn or (in_txn and not self._last_in_transaction):
+            self.locks.clear()
+        self._last_in_transaction = in_txn
+
+    def after(self, op: Operation) -> None:
+        """Record what op created, the locks it took, and the state it changed."""
+        key = table_key(op.table, op.schema)
+        kind = op.kind
+        if kind == "begin":
+            self.explicit_block = True
+            self.locks.clear()
+        elif kind in ("commit", "rollback"):
+            self.explicit_block = False
+            self.locks.clear()
+        elif kind in ("create_table", "create_table_as"):
+            self.created_tables.add(key)
+            for c in op.columns:
+                self.created_columns.add((key, c.name.lower()))
+        elif kind == "add_column":
+            for c in op.columns:
+                self.created_columns.add((key, c.name.lower()))
+        elif kind == "create_index" and op.name:
+            self.created_indexes.add(op.name.lower())
+        elif kind == "create_object" and op.object_type in ("view", "materialized_view") and op.name:
+            self.created_views.add(op.name.lower())
+        if self.in_transaction(op) and op.table and kind not in TRANSACTION_CONTROL:
+            lock = None
+            if kind in _ACCESS_EXCLUSIVE_KINDS and not (kind == "reindex" and op.concurrently):
+                lock = ACCESS_EXCLUSIVE
+            elif kind == "add_constraint" and op.constraint is not None:
+                lock = SHARE_ROW_EXCLUSIVE if op.constraint.type == "foreign_key" else ACCESS_EXCLUSIVE
+                if op.constraint.type == "foreign_key" and op.constraint.references:
+                    self._take(table_key(op.constraint.references), SHARE_ROW_EXCLUSIVE)
+            elif kind == "create_index" and not op.concurrently:
+                lock = SHARE
+            if lock:
+                self._take(key, lock)
+        self.state.apply(op)
+
+    def _take(self, key: str, lock: str) -> None:
+        held = self.locks.get(key)
+        if held is None or _RANK[lock] > _RANK[held]:
+            self.locks[key] = lock

@@ -1,0 +1,185 @@
+"""What earlier migrations of the same run tell the linter about the schema.
+
+The linter reads migrations in order and carries a :class:`SchemaState` from one to the next:
+column types (from CREATE TABLE, ADD COLUMN, ALTER ... TYPE), CHECK constraints and whether they
+were validated, tables created and dropped. A fact not in the state is *unknown*, and the rules
+assume the unsafe case for it.
+
+The state is plain data: :meth:`SchemaState.to_dict` / :meth:`SchemaState.from_dict` round-trip
+through JSON, and :meth:`SchemaState.digest` names it for a cache key. It must be computed
+sequentially (migration N's state-in is migration N-1's state-out); everything else a
+migration's lint result depends on is its own source and the configuration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from ..model import Operation
+
+
+def table_key(table: str | None, schema: str | None = None) -> str:
+    """One key per table: lower case, ``public`` (the default schema) left out."""
+    t = (table or "").lower()
+    s = (schema or "").lower()
+    return f"{s}.{t}" if s and s != "public" else t
+
+
+def _normalize_type(text: str | None) -> str | None:
+    if text is None:
+        return None
+    try:
+        from ..pgfacts import normalize_type
+    except ImportError:  # pragma: no cover - pgfacts is part of the package
+        return " ".join(text.lower().split())
+    return normalize_type(text)
+
+
+@dataclass
+class CheckFact:
+    not_null_column: str | None
+    validated: bool
+
+
+@dataclass
+class SchemaState:
+    # table key -> column name -> normalized type (None: the column exists, its type is unknown)
+    columns: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    # table key -> constraint name -> what it checks and whether it is validated
+    checks: dict[str, dict[str, CheckFact]] = field(default_factory=dict)
+    tables: set[str] = field(default_factory=set)  # created by a migration linted earlier
+    dropped_tables: set[str] = field(default_factory=set)
+
+    # --- questions the rules ask -------------------------------------------------------------
+
+    def column_type(self, table: str | None, column: str | None, schema: str | None = None) -> str | None:
+        return self.columns.get(table_key(table, schema), {}).get((column or "").lower())
+
+    def has_validated_not_null_check(self, table: str | None, column: str | None,
+                                     schema: str | None = None) -> bool:
+        col = (column or "").lower()
+        return any(
+            c.validated and c.not_null_column == col
+            for c in self.checks.get(table_key(table, schema), {}).values()
+        )
+
+    def has_unvalidated_not_null_check(self, table: str | None, column: str | None,
+                                       schema: str | None = None) -> bool:
+        col = (column or "").lower()
+        return any(
+            not c.validated and c.not_null_column == col
+            for c in self.checks.get(table_key(table, schema), {}).values()
+        )
+
+    # --- reading one operation ---------------------------------------------------------------
+
+    def apply(self, op: Operation) -> None:
+        """Record what ``op`` changes. Unknown kinds change nothing."""
+        key = table_key(op.table, op.schema)
+        kind = op.kind
+        if kind == "create_table":
+            self.tables.add(key)
+            self.dropped_tables.discard(key)
+            self.columns[key] = {c.name.lower(): _normalize_type(c.type) for c in op.columns}
+            self.checks[key] = {}
+            for c in op.columns:
+                if c.check_sql and _is_not_null_check(c.check_sql, c.name):
+                    self.checks[key][f"{key}_{c.name}_check"] = CheckFact(c.name.lower(), True)
+            if op.constraint is not None:
+                self._add_constraint(key, op.constraint, created_valid=True)
+        elif kind == "create_table_as":
+            self.tables.add(key)
+            self.dropped_tables.discard(key)
+            self.columns.pop(key, None)
+        elif kind == "drop_table":
+            for name in op.names or [op.table]:
+                k = table_key(name, op.schema) if "." not in (name or "") else table_key(
+                    name.split(".", 1)[1], name.split(".", 1)[0])
+                self.columns.pop(k, None)
+                self.checks.pop(k, None)
+                self.tables.discard(k)
+                self.dropped_tables.add(k)
+        elif kind == "rename_table" and op.new_name:
+            new = table_key(op.new_name, op.schema)
+            for d in (self.columns, self.checks):
+                if key in d:
+                    d[new] = d.pop(key)
+            if key in self.tables:
+                self.tables.discard(key)
+                self.tables.add(new)
+        elif kind == "add_column":
+            cols = self.columns.setdefault(key, {})
+            for c in op.columns:
+                cols[c.name.lower()] = _normalize_type(c.type)
+        elif kind == "drop_column" and op.column:
+            self.columns.get(key, {}).pop(op.column.lower(), None)
+            for name, fact in list(self.checks.get(key, {}).items()):
+                if fact.not_null_column == op.column.lower():
+                    del self.checks[key][name]
+        elif kind == "rename_column" and op.column and op.new_name:
+            cols = self.columns.get(key)
+            if cols is not None and op.column.lower() in cols:
+                cols[op.new_name.lower()] = cols.pop(op.column.lower())
+        elif kind == "alter_column_type" and op.column:
+            self.columns.setdefault(key, {})[op.column.lower()] = _normalize_type(op.new_type)
+        elif kind == "add_constraint" and op.constraint is not None:
+            self._add_constraint(key, op.constraint, created_valid=not op.constraint.not_valid)
+        elif kind == "validate_constraint" and op.name:
+            fact = self.checks.get(key, {}).get(op.name.lower())
+            if fact is not None:
+                fact.validated = True
+        elif kind == "drop_constraint":
+            for name in op.names or [op.name]:
+                if name:
+                    self.checks.get(key, {}).pop(name.lower(), None)
+        elif kind == "rename_constraint" and op.name and op.new_name:
+            checks = self.checks.get(key, {})
+            if op.name.lower() in checks:
+                checks[op.new_name.lower()] = checks.pop(op.name.lower())
+
+    def _add_constraint(self, key: str, spec, *, created_valid: bool) -> None:
+        if spec.type not in ("check", "not_null"):
+            return
+        col = spec.not_null_column or (spec.columns[0] if spec.type == "not_null" and spec.columns else None)
+        name = (spec.name or f"{key}_{col or 'anon'}_check").lower()
+        self.checks.setdefault(key, {})[name] = CheckFact(col.lower() if col else None, created_valid)
+
+    # --- plain data --------------------------------------------------------------------------
+
+    def copy(self) -> "SchemaState":
+        return SchemaState.from_dict(self.to_dict())
+
+    def to_dict(self) -> dict:
+        return {
+            "columns": {t: dict(sorted(c.items())) for t, c in sorted(self.columns.items())},
+            "checks": {
+                t: {n: {"not_null_column": f.not_null_column, "validated": f.validated}
+                    for n, f in sorted(c.items())}
+                for t, c in sorted(self.checks.items())
+            },
+            "tables": sorted(self.tables),
+            "dropped_tables": sorted(self.dropped_tables),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SchemaState":
+        return cls(
+            columns={t: dict(c) for t, c in data.get("columns", {}).items()},
+            checks={
+                t: {n: CheckFact(f.get("not_null_column"), bool(f.get("validated"))) for n, f in c.items()}
+                for t, c in data.get("checks", {}).items()
+            },
+            tables=set(data.get("tables", [])),
+            dropped_tables=set(data.get("dropped_tables", [])),
+        )
+
+    def digest(self) -> str:
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _is_not_null_check(check_sql: str, column: str) -> bool:
+    text = " ".join(check_sql.lower().replace('"', "").split())
+    return text.strip("() ") == f"{column.lower()} is not null"

@@ -1,0 +1,21 @@
+"""Small questions the rule modules share (names for messages, which table a rule applies to)."""
+
+from __future__ import annotations
+
+from migrator.model import Operation
+
+
+def table_name(op: Operation) -> str:
+    name = op.table or op.name or "?"
+    return f"{op.schema}.{name}" if op.schema else name
+
+
+def column_ref(op: Operation) -> str:
+    return f"{table_name(op)}.{op.column}" if op.column else table_name(op)
+
+
+def added_columns(op: Operation, ctx):
+    """ADD COLUMN specs on a table that existed before this migration (none for a new table)."""
+    if op.kind != "add_column" or op.table_created_here:
+        return []
+    return list(op.columns)

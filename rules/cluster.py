@@ -1,0 +1,20 @@
+NAME = "cluster"
+SEVERITY = "error"
+SUMMARY = "CLUSTER rewrites the table under an ACCESS EXCLUSIVE lock."
+WHY = """\
+`CLUSTER` rewrites the table in index order while holding an ACCESS EXCLUSIVE lock: no reads or
+writes until it finishes."""
+FIX = "use pg_repack --order-by to reorder online, outside migrations"
+FIX_SQL = """\
+-- outside the migration, online:
+-- pg_repack --table orders --order-by created_at"""
+FIX_ALEMBIC = """\
+# nothing in the revision: run pg_repack as an operations task"""
+BAD = ["CLUSTER orders USING orders_created_at_idx;"]
+GOOD = ["ANALYZE orders;"]
+
+
+def check(op, ctx):
+    if op.kind == "cluster" and not op.table_created_here:
+        yield (f"CLUSTER {op.table or ''} rewrites the table under an ACCESS EXCLUSIVE lock "
+               "(no reads or writes until it finishes)")

@@ -1,0 +1,29 @@
+NAME = "not-null-without-default"
+SEVERITY = "error"
+SUMMARY = "Adding a NOT NULL column without a default to an existing table fails or breaks the running release."
+WHY = """\
+On a table with rows, `ADD COLUMN ... NOT NULL` without a default fails outright. On an empty
+one it succeeds, and then every INSERT of the release still running (which does not know the
+column) fails with a not-null violation."""
+FIX = "add the column nullable (or NOT NULL with a constant default), backfill, then tighten in contract"
+FIX_SQL = """\
+-- expand
+ALTER TABLE users ADD COLUMN status text NOT NULL DEFAULT 'active';   -- instant since PG 11
+-- or nullable + backfill, then the NOT NULL recipe in contract:
+ALTER TABLE users ADD COLUMN status text;"""
+FIX_ALEMBIC = """\
+op.add_column("users", sa.Column("status", sa.Text(), nullable=False, server_default="active"))"""
+BAD = ["ALTER TABLE users ADD COLUMN status text NOT NULL;"]
+GOOD = [
+    "ALTER TABLE users ADD COLUMN status text NOT NULL DEFAULT 'active';",
+    "ALTER TABLE users ADD COLUMN status text;",
+]
+
+
+def check(op, ctx):
+    from migrator.rules._helpers import added_columns, table_name
+
+    for col in added_columns(op, ctx):
+        if col.not_null and not col.has_default and not (col.serial or col.identity or col.generated_stored):
+            yield (f"NOT NULL column {col.name} without a default on existing table {table_name(op)}: "
+                   "fails if the table has rows, and the running release's INSERTs fail if not")
