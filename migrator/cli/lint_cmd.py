@@ -83,7 +83,7 @@ def lint(paths, fmt, output, server_version, strict, diff_base, no_cache, config
     for p in paths:
         if p == "-":
             if stdin_text is None:
-                stdin_text = click.get_text_stream("stdin").read()
+                stdin_text = sys.stdin.read()
         elif not os.path.exists(p):
             raise UsageError("no such file or directory", path=p)
     from ..lint.parallel import lint_paths

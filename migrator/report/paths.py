@@ -8,10 +8,14 @@ from functools import lru_cache
 from pathlib import Path
 
 
-@lru_cache(maxsize=8)
 def repo_root(start: str | None = None) -> Path:
     """The git top-level holding ``start`` (default: the working directory), else ``start``."""
-    here = Path(start or os.getcwd()).resolve()
+    return _repo_root(str(Path(start or os.getcwd()).resolve()))
+
+
+@lru_cache(maxsize=16)
+def _repo_root(start: str) -> Path:
+    here = Path(start)
     try:
         out = subprocess.run(
             ["git", "rev-parse", "--show-toplevel"], cwd=here, capture_output=True, text=True,
