@@ -217,29 +217,6 @@ def _offline_operations(rec: _Recorder, ini_path: Path | None) -> Iterator[None]
         offline.__exit__(None, None, None)
 
 
-@contextlib.contextmanager
-def _offline_backfill(rec: _Recorder) -> Iterator[None]:
-    """``migrator.backfill(...)`` inside upgrade() does nothing offline (it needs a database)."""
-    try:
-        api = importlib.import_module("migrator.backfill.api")
-    except Exception:  # noqa: BLE001 - not built yet, or broken: nothing to stand in for
-        yield
-        return
-    original = getattr(api, "backfill", None)
-    if original is None or getattr(api, "OFFLINE_AWARE", False):
-        yield
-        return
-
-    def backfill(*args: Any, **kwargs: Any) -> None:
-        return None
-
-    api.backfill = backfill
-    try:
-        yield
-    finally:
-        api.backfill = original
-
-
 def _import(path: Path, rec: _Recorder) -> Any | None:
     """Import a revision module fresh under a unique name; None (and an error) if it cannot be."""
     stem = re.sub(r"\W", "_", path.stem)
@@ -316,7 +293,7 @@ def _run_upgrade(module: Any, rec: _Recorder, ini_path: Path | None) -> None:
         rec.warn_once("revision-render-error", "revision has no upgrade() function",
                       Location(rec.display, 1, 1))
         return
-    with _offline_operations(rec, ini_path), _offline_backfill(rec):
+    with _offline_operations(rec, ini_path):
         try:
             upgrade()
         except BaseException as e:  # noqa: BLE001 - keep what was emitted so far
