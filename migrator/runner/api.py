@@ -1,0 +1,358 @@
+"""The phase runner's Python API (the CLI is a thin layer over it).
+
+    expand(config, release)    apply pending expand migrations with release <= R
+    contract(config, release)  gate `contract R`, then apply pending contract migrations <= R
+    rollback(config, release)  undo applied expand migrations of releases >= R (no contract >= R)
+    status(config)             the window; applied / pending / failed per migration
+    plan(config, release)      the ordered steps with their SQL; nothing applied
+
+Refusals raise :class:`RefusedError` (exit 1), broken projects :class:`UsageError` (exit 2), an
+unreachable database or a busy runner lock :class:`IndeterminateError` (exit 3). A migration that
+fails while applying is a ``failed`` step in the returned :class:`RunResult` (exit 1).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+import sqlalchemy as sa
+from packaging.version import Version
+
+from ..config import Config
+from ..dburl import redact
+from ..errors import IndeterminateError, MigratorError, RefusedError, UsageError
+from ..releases import parse_release
+from ..window import compute_window
+from . import history as hist
+from .apply import Context, apply_revision, error_text
+from .catalog import Catalog, Revision, load_catalog
+from .db import check_reachable, make_engine
+from .lock import runner_lock
+from .result import MigrationStatus, RunResult, Status, StepResult
+from .tables import ensure_tables, history
+
+Emit = Callable[[str, dict], None]
+
+
+def _noop(event: str, data: dict) -> None:
+    return None
+
+
+# -- the locked session every applying command runs in ------------------------------------------------
+
+@contextmanager
+def _session(config: Config, emit: Emit) -> Iterator[Context]:
+    catalog = load_catalog(config)
+    engine = make_engine(config)
+    try:
+        check_reachable(engine)
+        ctx = Context(config, catalog, engine, emit)
+        with runner_lock(engine, wait=config.lock_wait,
+                         on_wait=lambda: emit("lock_wait", {"wait": config.lock_wait})):
+            try:
+                with engine.begin() as conn:
+                    ensure_tables(conn)
+                    _close_interrupted(conn)
+                    _adopt(conn, catalog)
+            except sa.exc.DBAPIError as e:
+                raise IndeterminateError(f"cannot prepare migrator's tables: {error_text(ctx, e)}") from None
+            yield ctx
+    finally:
+        engine.dispose()
+
+
+def _close_interrupted(conn) -> None:
+    """Rows still ``running`` while we hold the lock belong to a runner that died."""
+    conn.execute(sa.update(history).where(history.c.status == "running").values(
+        status="failed", finished_at=hist.now(),
+        error="interrupted: the runner stopped before this attempt finished"))
+
+
+def _adopt(conn, catalog: Catalog) -> None:
+    """Record revisions applied outside migrator (plain ``alembic upgrade``) so the history, and
+    the gate reading it, know them."""
+    applied = hist.applied_revisions(conn, catalog)
+    known = hist.latest(conn)
+    for rev in catalog.revisions:
+        if rev.id in applied and rev.id not in known:
+            row_id = hist.record_start(conn, rev, override_reason="applied outside migrator (alembic)")
+            conn.execute(sa.update(history).where(history.c.id == row_id).values(
+                status="applied", finished_at=hist.now(), duration_ms=0.0, attempts=0))
+
+
+def _states(conn, catalog: Catalog) -> dict[str, str]:
+    applied = hist.applied_revisions(conn, catalog)
+    last = hist.latest(conn)
+    return {r.id: hist.state_of(r.id, applied, last.get(r.id)) for r in catalog.revisions}
+
+
+# -- checks before applying ---------------------------------------------------------------------------
+
+def _check_drift(ctx: Context, accept: dict[str, str]) -> list[str]:
+    """Refuse revision files edited after they were applied, unless accepted (recorded)."""
+    notes = []
+    with ctx.engine.begin() as conn:
+        states = _states(conn, ctx.catalog)
+        applied_rows = hist.last_applied(conn)
+        drifted = []
+        for rev in ctx.catalog.revisions:
+            row = applied_rows.get(rev.id)
+            if states.get(rev.id) != "applied" or row is None or not row.checksum:
+                continue
+            if row.checksum != rev.checksum:
+                drifted.append((rev, row))
+        refused = [(rev, row) for rev, row in drifted if rev.id not in accept]
+        if refused:
+            lines = [f"  {rev.id} ({rev.path}): checksum {row.checksum[:12]} when applied, "
+                     f"{rev.checksum[:12]} now" for rev, row in refused]
+            raise RefusedError(
+                "revision file(s) changed after they were applied (checksum drift):\n" + "\n".join(lines)
+                + "\nrestore the applied version, or accept the edit with --accept-drift REV --reason '...'")
+        for rev, row in drifted:
+            reason = accept[rev.id]
+            row_id = hist.record_start(conn, rev, override_reason=f"checksum drift accepted: {reason}")
+            conn.execute(sa.update(history).where(history.c.id == row_id).values(
+                status="applied", finished_at=hist.now(), duration_ms=0.0, attempts=0))
+            notes.append(f"checksum drift of {rev.id} accepted: {reason}")
+    for rid in accept:
+        if rid not in {rev.id for rev, _ in drifted}:
+            notes.append(f"--accept-drift {rid}: no drift found, nothing recorded")
+    return notes
+
+
+def _lint(ctx: Context, pending: list[Revision], override: dict[str, str]) -> list[str]:
+    """Lint the pending migrations (in the context of every migration before them); a rejected
+    one is refused unless overridden."""
+    if not pending:
+        return []
+    try:
+        from ..lint.engine import lint_sources
+        from ..sources.discover import load_sources
+    except ImportError as e:
+        return [f"linter unavailable, migrations not linted: {e}"]
+    try:
+        sources = load_sources([str(ctx.catalog.script_location)], ctx.config)
+        report = lint_sources(sources, ctx.config)
+    except MigratorError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a linter crash must not hide as success: say so
+        return [f"linter failed ({type(e).__name__}: {e}); migrations not linted"]
+    by_rev = {m.source.revision: m for m in report.migrations if m.source.revision}
+    refused, notes = [], []
+    for rev in pending:
+        linted = by_rev.get(rev.id)
+        if linted is None or not linted.rejected:
+            continue
+        if rev.id in override:
+            notes.append(f"lint override for {rev.id}: {override[rev.id]}")
+            continue
+        errors = [f for f in linted.findings if getattr(f.severity, "value", f.severity) == "error"]
+        shown = "\n".join(f"    {f.loc.path}:{f.loc.line}:{f.loc.column}: {f.rule}: {f.message}"
+                          for f in errors[:5])
+        refused.append(f"  {rev.id} ({rev.phase} {rev.release_text}) is rejected by the linter:\n{shown}")
+    if refused:
+        raise RefusedError("\n".join(["refusing to apply rejected migration(s):", *refused,
+                                      "fix them, or apply anyway with --override-lint REV --reason '...'"]))
+    return notes
+
+
+def _pending(ctx: Context, phase: str, release: Version) -> list[Revision]:
+    with ctx.engine.connect() as conn:
+        states = _states(conn, ctx.catalog)
+    pending = [r for r in ctx.catalog.of_phase(phase) if r.release <= release and states[r.id] != "applied"]
+    planned = {r.id for r in pending}
+    for r in pending:
+        missing = [a for a in sorted(ctx.catalog.ancestors(r.id))
+                   if states.get(a) != "applied" and a not in planned]
+        if missing:
+            m = ctx.catalog.get(missing[0])
+            raise RefusedError(f"{r.id} ({r.phase} {r.release_text}) needs {missing[0]} ({m.phase} "
+                               f"{m.release_text}) applied first", path=r.path)
+    return pending
+
+
+def _window(ctx: Context):
+    with ctx.engine.connect() as conn:
+        return compute_window(hist.load_records(conn, ctx.catalog))
+
+
+def _apply_all(ctx: Context, result: RunResult, revs: list[Revision], action: str,
+               overrides: dict[str, str]) -> None:
+    for rev in revs:
+        reason = overrides.get(rev.id)
+        step = apply_revision(ctx, rev, action=action,
+                              override_reason=f"lint override: {reason}" if reason else None)
+        result.steps.append(step)
+        if step.status == "failed" or step.error:
+            break
+
+
+def _planned(revs: list[Revision], action: str = "upgrade") -> list[StepResult]:
+    return [StepResult(r.id, r.phase, r.release_text, action, "planned", path=r.path,
+                       message=r.message.splitlines()[0] if r.message else "") for r in revs]
+
+
+# -- the commands -------------------------------------------------------------------------------------
+
+def expand(config: Config, release: str, *, accept_drift: dict[str, str] | None = None,
+           override_lint: dict[str, str] | None = None, dry_run: bool = False,
+           on_event: Emit | None = None) -> RunResult:
+    return _forward("expand", config, release, accept_drift or {}, override_lint or {}, dry_run,
+                    on_event or _noop)
+
+
+def contract(config: Config, release: str, *, accept_drift: dict[str, str] | None = None,
+             override_lint: dict[str, str] | None = None, dry_run: bool = False,
+             on_event: Emit | None = None) -> RunResult:
+    return _forward("contract", config, release, accept_drift or {}, override_lint or {}, dry_run,
+                    on_event or _noop)
+
+
+def _forward(phase: str, config: Config, release: str, accept: dict[str, str],
+             override: dict[str, str], dry_run: bool, emit: Emit) -> RunResult:
+    v = parse_release(release)
+    result = RunResult(phase, str(v), dry_run=dry_run)
+    with _session(config, emit) as ctx:
+        result.notes += _check_drift(ctx, accept)
+        pending = _pending(ctx, phase, v)
+        if phase == "contract":
+            result.notes += _contract_gate(ctx, v, pending)
+        result.notes += _lint(ctx, pending, override)
+        if dry_run:
+            result.steps = _planned(pending)
+        else:
+            _apply_all(ctx, result, pending, "upgrade", override)
+        result.window = _window(ctx)
+    return result
+
+
+def _contract_gate(ctx: Context, v: Version, pending: list[Revision]) -> list[str]:
+    """The gate's contract check (DESIGN section 7). Failures of the very migrations this run
+    is about to retry do not block it."""
+    try:
+        from ..gate.core import evaluate
+    except ImportError:
+        window = _window(ctx)
+        if not window.expand_complete_for(v):
+            raise RefusedError(f"contract {v} refused: expand migrations of release "
+                               f"{window.first_pending_expand} <= {v} are not applied") from None
+        return []
+    result = evaluate("contract", v, engine=ctx.engine, config=ctx.config, catalog=ctx.catalog)
+    if result.verdict == "unknown":
+        raise IndeterminateError(f"contract {v}: the gate could not answer: {result.summary()}")
+    mine = {r.id for r in pending}
+    blocking = [r for r in result.reasons if r.severity == "error"
+                and not (r.code in ("migration_failed", "migration_running") and r.migration in mine)]
+    if blocking:
+        lines = "\n".join(f"  - {r.message}" for r in blocking)
+        raise RefusedError(f"contract {v} refused by the gate:\n{lines}")
+    return [f"gate: {r.message}" for r in result.reasons if r.severity == "warning"]
+
+
+def rollback(config: Config, release: str, *, dry_run: bool = False,
+             on_event: Emit | None = None) -> RunResult:
+    """Undo the applied expand migrations of releases >= R, newest first; refused once a contract
+    migration of a release >= R is applied (the old code's columns are gone)."""
+    v = parse_release(release)
+    emit = on_event or _noop
+    result = RunResult("rollback", str(v), dry_run=dry_run)
+    with _session(config, emit) as ctx:
+        with ctx.engine.connect() as conn:
+            records = hist.load_records(conn, ctx.catalog)
+            states = _states(conn, ctx.catalog)
+        contracted = sorted((r for r in records if r.phase == "contract" and r.state == "applied"
+                             and r.release >= v), key=lambda r: r.release)
+        if contracted:
+            names = ", ".join(f"{r.revision} ({r.release})" for r in contracted)
+            raise RefusedError(f"rollback to before {v} refused: contract migration(s) of release >= {v} "
+                               f"are applied: {names}. They removed what older code needs; the "
+                               "schema cannot go back past them (roll the code forward instead)")
+        undo = [r for r in reversed(ctx.catalog.of_phase("expand"))
+                if r.release >= v and states[r.id] == "applied"]
+        ids = {r.id for r in undo}
+        for r in ctx.catalog.revisions:
+            if states[r.id] == "applied" and r.id not in ids and ctx.catalog.ancestors(r.id) & ids:
+                dep = sorted(ctx.catalog.ancestors(r.id) & ids)[0]
+                raise RefusedError(f"rollback refused: applied {r.phase} migration {r.id} (release "
+                                   f"{r.release_text}) depends on {dep}, which would be undone")
+        if dry_run:
+            result.steps = _planned(undo, "downgrade")
+        else:
+            _apply_all(ctx, result, undo, "downgrade", {})
+        result.window = _window(ctx)
+    return result
+
+
+def status(config: Config) -> Status:
+    catalog = load_catalog(config)
+    engine = make_engine(config)
+    try:
+        check_reachable(engine)
+        with engine.connect() as conn:
+            records = hist.load_records(conn, catalog)
+            applied_rows = hist.last_applied(conn)
+            last = hist.latest(conn)
+    finally:
+        engine.dispose()
+    out = []
+    for r in records:
+        rev = catalog.get(r.revision)
+        row = applied_rows.get(r.revision)
+        lrow = last.get(r.revision)
+        out.append(MigrationStatus(
+            r.revision, r.phase, rev.release_text if rev else str(r.release), r.state,
+            path=rev.path if rev else (lrow.path if lrow else None), on_disk=rev is not None,
+            drift=bool(rev and row and row.checksum and r.state == "applied" and row.checksum != rev.checksum),
+            applied_at=row.finished_at.isoformat() if (row and row.finished_at and r.state == "applied") else None,
+            error=lrow.error if (lrow and r.state == "failed") else None,
+        ))
+    return Status(compute_window(records), out, redact(engine.url))
+
+
+def plan(config: Config, release: str, *, phase: str = "all") -> RunResult:
+    """The ordered steps for release R (pending expand, then pending contract) with their SQL as
+    PostgreSQL would run it; nothing is applied. Without a database URL every migration counts
+    as pending."""
+    v = parse_release(release)
+    if phase not in ("all", "expand", "contract"):
+        raise UsageError(f"--phase must be expand, contract or all, got {phase!r}")
+    catalog = load_catalog(config)
+    result = RunResult("plan", str(v), dry_run=True)
+    states: dict[str, str] = {}
+    if config.database_url:
+        engine = make_engine(config)
+        try:
+            check_reachable(engine)
+            with engine.connect() as conn:
+                states = _states(conn, catalog)
+                result.window = compute_window(hist.load_records(conn, catalog))
+        finally:
+            engine.dispose()
+    else:
+        result.notes.append("no database URL: every migration counts as pending")
+    phases = ("expand", "contract") if phase == "all" else (phase,)
+    for ph in phases:
+        revs = [r for r in catalog.of_phase(ph) if r.release <= v and states.get(r.id, "pending") != "applied"]
+        for step in _planned(revs):
+            step.sql = _render_sql(catalog, catalog.get(step.revision))
+            result.steps.append(step)
+    return result
+
+
+def _render_sql(catalog: Catalog, rev: Revision) -> list[str]:
+    try:
+        from ..sources.alembic_offline import render_revision
+    except ImportError:
+        return []
+    src = render_revision(Path(rev.path), rev.path, ini_path=catalog.alembic_ini)
+    out = []
+    for st in src.statements:
+        sql = st.sql.strip().rstrip(";")
+        if not st.in_transaction:
+            sql = "-- outside a transaction (autocommit_block)\n" + sql
+        out.append(sql + ";")
+    for d in src.diagnostics:
+        out.append(f"-- {d.loc.path}:{d.loc.line}: {d.message}")
+    return out

@@ -1,0 +1,228 @@
+"""Applying (or undoing) one revision: through the project's env.py, in its own transaction, with
+a short lock_timeout and the retry schedule, INVALID indexes repaired, declared backfills run after
+the commit, every attempt recorded in the history."""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import sqlalchemy as sa
+from alembic import command
+
+from ..config import Config
+from ..dburl import redact_text
+from .catalog import Catalog, Revision
+from .db import url_for_alembic
+from .history import now, record_finish, record_start
+from .result import StepResult
+from .retry import RetryPolicy, Schedule, is_lock_timeout
+
+
+@dataclass
+class Context:
+    """What every step of one run shares."""
+
+    config: Config
+    catalog: Catalog
+    engine: sa.Engine
+    emit: Callable[[str, dict], None] = field(default=lambda event, data: None)
+
+    @property
+    def postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def secrets(self) -> tuple[str, ...]:
+        pw = self.engine.url.password
+        return (str(pw),) if pw else ()
+
+
+def error_text(ctx: Context, e: BaseException) -> str:
+    orig = getattr(e, "orig", None) or e
+    text = f"{type(orig).__name__}: {orig}".strip()
+    return redact_text(text, ctx.secrets())
+
+
+# -- tables a revision touches, and INVALID indexes on them ------------------------------------------
+
+def touched_tables(ctx: Context, rev: Revision) -> set[str] | None:
+    """Tables the revision's upgrade SQL names (rendered offline); None when unknown (all)."""
+    try:
+        import sqlglot
+        from sqlglot import exp
+
+        from ..sources.alembic_offline import render_revision
+
+        source = render_revision(Path(rev.path), rev.path, ini_path=ctx.catalog.alembic_ini)
+        tables: set[str] = set()
+        for st in source.statements:
+            for tree in sqlglot.parse(st.sql, read="postgres"):
+                if tree is not None:
+                    tables |= {t.name for t in tree.find_all(exp.Table) if t.name}
+        return tables
+    except Exception:  # noqa: BLE001 - unknown: check every table rather than none
+        return None
+
+
+_INVALID = sa.text("""
+SELECT n.nspname AS schema, c.relname AS index, t.relname AS tbl
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indexrelid
+JOIN pg_class t ON t.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT i.indisvalid
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_%'
+ORDER BY 1, 2
+""")
+
+
+def invalid_indexes(ctx: Context, tables: set[str] | None) -> list[tuple[str, str, str]]:
+    with ctx.engine.connect() as conn:
+        found = [(r.schema, r.index, r.tbl) for r in conn.execute(_INVALID)]
+    return [f for f in found if tables is None or f[2] in tables]
+
+
+def drop_invalid_indexes(ctx: Context, tables: set[str] | None) -> list[str]:
+    """Drop INVALID indexes (left by a failed or interrupted CREATE INDEX CONCURRENTLY) on the
+    given tables, concurrently, so the revision can build them again."""
+    dropped = []
+    bad = invalid_indexes(ctx, tables)
+    if not bad:
+        return dropped
+    prep = ctx.engine.dialect.identifier_preparer
+    with ctx.engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        for schema, index, table in bad:
+            name = f"{prep.quote(schema)}.{prep.quote(index)}"
+            conn.exec_driver_sql(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+            dropped.append(f"{schema}.{index}")
+            ctx.emit("repaired", {"index": f"{schema}.{index}", "table": table})
+    return dropped
+
+
+# -- one revision --------------------------------------------------------------------------------
+
+def downgrade_target(rev: Revision) -> str:
+    """The Alembic destination that undoes exactly this revision."""
+    if len(rev.down_revisions) == 1:
+        return rev.down_revisions[0]
+    if not rev.down_revisions:
+        return f"{rev.id}@base"
+    return rev.id + "-1"
+
+
+def _run_alembic(ctx: Context, rev: Revision, action: str) -> list:
+    """One Alembic command for one revision on a fresh connection; returns declared backfills."""
+    cfg = ctx.catalog.alembic_config(url_for_alembic(ctx.engine.url), stdout=io.StringIO())
+    conn = ctx.engine.connect()
+    try:
+        if ctx.postgres:  # also in the URL's options; set here for a pooled or proxied server
+            conn.exec_driver_sql(f"SET lock_timeout = {int(ctx.config.lock_timeout_ms)}")
+            if ctx.config.statement_timeout_ms:
+                conn.exec_driver_sql(f"SET statement_timeout = {int(ctx.config.statement_timeout_ms)}")
+        conn.commit()  # env.py must find the connection outside a transaction
+        cfg.attributes["connection"] = conn
+        specs: list = []
+        try:
+            from ..backfill.api import collecting
+        except ImportError:  # pragma: no cover - the backfill module is part of migrator
+            collecting = None
+        if collecting is not None:
+            with collecting() as specs:
+                _command(cfg, rev, action)
+        else:
+            _command(cfg, rev, action)
+        if conn.in_transaction():
+            conn.commit()
+        return list(specs)
+    finally:
+        conn.close()
+
+
+def _command(cfg, rev: Revision, action: str) -> None:
+    if action == "upgrade":
+        command.upgrade(cfg, rev.id)
+    else:
+        command.downgrade(cfg, downgrade_target(rev))
+
+
+def _run_backfills(ctx: Context, rev: Revision, specs: list) -> list[dict]:
+    from ..backfill.run import run_backfill
+
+    out = []
+    for spec in specs:
+        ctx.emit("backfill", {"revision": rev.id, "table": getattr(spec, "table", "?")})
+        res = run_backfill(ctx.engine, spec, revision=rev.id, release=rev.release_text, config=ctx.config)
+        out.append(_backfill_dict(res))
+    return out
+
+
+def _backfill_dict(res) -> dict:
+    if hasattr(res, "as_dict"):
+        return res.as_dict()
+    from dataclasses import asdict, is_dataclass
+
+    return asdict(res) if is_dataclass(res) else {"result": str(res)}
+
+
+def apply_revision(ctx: Context, rev: Revision, *, action: str = "upgrade",
+                   override_reason: str | None = None) -> StepResult:
+    """Apply (``upgrade``) or undo (``downgrade``) one revision; never raises for a failure of
+    the revision itself (the step says ``failed``, the history says why)."""
+    started = now()
+    t0 = time.perf_counter()
+    with ctx.engine.begin() as c:
+        row_id = record_start(c, rev, action=action, override_reason=override_reason)
+    step = StepResult(rev.id, rev.phase, rev.release_text, action, "failed", path=rev.path,
+                      message=rev.message.splitlines()[0] if rev.message else "",
+                      override_reason=override_reason)
+    schedule = Schedule(RetryPolicy.from_config(ctx.config))
+    tables = touched_tables(ctx, rev) if (ctx.postgres and action == "upgrade") else set()
+    error: str | None = None
+    specs: list = []
+    ctx.emit("start", {"revision": rev.id, "action": action})
+    while True:
+        schedule.begin_attempt()
+        try:
+            if ctx.postgres and action == "upgrade":
+                step.repaired += drop_invalid_indexes(ctx, tables)
+            specs = _run_alembic(ctx, rev, action)
+            error = None
+            break
+        except Exception as e:  # noqa: BLE001 - recorded and reported, never a traceback
+            error = error_text(ctx, e)
+            if is_lock_timeout(e) and schedule.wait_for_next():
+                ctx.emit("retry", {"revision": rev.id, "attempt": schedule.attempts, "error": error})
+                continue
+            if is_lock_timeout(e):
+                error = (f"lock_timeout ({ctx.config.lock_timeout_ms} ms) hit on each of "
+                         f"{schedule.attempts} attempt(s): a long transaction holds a lock this "
+                         f"migration needs; {error}")
+            break
+    if error is None and ctx.postgres and action == "upgrade":
+        left = invalid_indexes(ctx, tables)
+        if left:
+            error = ("INVALID index(es) left behind: " + ", ".join(f"{s}.{i} on {t}" for s, i, t in left)
+                     + " (run again: migrator drops and rebuilds them)")
+    step.status = ("applied" if action == "upgrade" else "rolled_back") if error is None else "failed"
+    if error is None and specs:
+        # the revision is committed; an unfinished backfill is the gate's business (not ready)
+        # and `migrator backfill` / the next run resumes it
+        try:
+            step.backfills = _run_backfills(ctx, rev, specs)
+        except Exception as e:  # noqa: BLE001
+            step.error = "backfill failed (resumable: migrator backfill): " + redact_text(
+                getattr(e, "message", None) or error_text(ctx, e), ctx.secrets())
+    if error is not None:
+        step.error = error
+    step.attempts = schedule.attempts
+    with ctx.engine.begin() as c:
+        record_finish(c, row_id, status=step.status, attempts=step.attempts, started=started,
+                      error=step.error)
+    step.duration_ms = (time.perf_counter() - t0) * 1000.0
+    ctx.emit("done", {"step": step})
+    return step
