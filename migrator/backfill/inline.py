@@ -32,9 +32,11 @@ def run_inline(conn, spec: BackfillSpec, batch_size: int | None = None) -> int:
     key = resolve_key(conn, spec)
     batcher = Batcher(spec, conn.dialect, key)
     size = batch_size or spec.batch_size or 5000
+    stop = batcher.end_key(conn)
     last, total = None, 0
-    while True:
-        last, walked, changed = batcher.run(conn, last, size)
+    while stop is not None:
+        last, walked, changed = batcher.run(conn, last, size, stop)
         if walked == 0:
             return total
         total += changed
+    return total

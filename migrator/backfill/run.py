@@ -126,12 +126,20 @@ class Batcher:
         sql = sqlgen.build(spec, dialect, key)
         self.first = [text(s) for s in sql.first]
         self.next = [text(s) for s in sql.next]
+        self.end = text(sql.end)
         self.postgres = sql.dialect == "postgresql"
 
-    def run(self, conn: Connection, last: list | None, size: int) -> tuple[list | None, int, int]:
-        """One batch after key ``last``: (the batch's last key, keys walked, rows updated).
-        Walked 0 means the walk is over."""
+    def end_key(self, conn: Connection) -> list | None:
+        """The highest key now (None: the table is empty). The walk stops there."""
+        row = conn.execute(self.end).one_or_none()
+        return list(row) if row is not None else None
+
+    def run(self, conn: Connection, last: list | None, size: int,
+            stop: list) -> tuple[list | None, int, int]:
+        """One batch after key ``last``, up to key ``stop``: (the batch's last key, keys walked,
+        rows updated). Walked 0 means the walk is over."""
         params: dict[str, Any] = {"batch_size": size}
+        params.update({f"stop_{i}": v for i, v in enumerate(stop)})
         if last is not None:
             params.update({f"after_{i}": v for i, v in enumerate(last)})
         stmts = self.next if last is not None else self.first
@@ -172,8 +180,9 @@ def is_unreachable(e: BaseException) -> bool:
     state = _sqlstate(e)
     if state is not None:
         return state.startswith(_CONNECTION_STATES[0]) or state in _CONNECTION_STATES[1:]
-    orig = type(e.orig).__name__
-    return orig == "OperationalError" and "database is locked" not in str(e.orig)
+    if "sqlite" in type(e.orig).__module__:  # SQLite: only a file it cannot open or read
+        return any(m in str(e.orig) for m in ("unable to open", "disk I/O error"))
+    return type(e.orig).__name__ == "OperationalError"
 
 
 def _message(e: BaseException) -> str:
@@ -305,13 +314,15 @@ class _Run:
         fixed = self.spec.batch_size
         size = fixed or min(hi, max(lo, row["batch_size"] or 1000))
         target = max(1.0, cfg.backfill_target_ms)
+        with conn.begin():
+            stop = batcher.end_key(conn)
         self.progress.start(self.name, total=total, scanned=scanned, done=done)
         t_start = time.monotonic()
         done_this_run = 0
         times: list[float] = []
         while True:
-            new_last, walked, changed, ms = self._batch(batcher, last, size, batches, done, scanned,
-                                                        max_ms)
+            new_last, walked, changed, ms = self._batch(batcher, last, size, stop, batches, done,
+                                                        scanned, max_ms)
             if walked == 0:
                 break
             batches += 1
@@ -341,7 +352,7 @@ class _Run:
         if pause > 0:
             time.sleep(pause)
 
-    def _batch(self, batcher: Batcher, last, size, batches, done, scanned, max_ms):
+    def _batch(self, batcher: Batcher, last, size, stop, batches, done, scanned, max_ms):
         """One batch and its progress in one transaction, retried on lock timeouts."""
         cfg, conn = self.config, self.conn
         schedule = Schedule(RetryPolicy.from_config(cfg))
@@ -352,7 +363,10 @@ class _Run:
                     t0 = time.monotonic()
                     if batcher.postgres:
                         conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(cfg.lock_timeout_ms)}")
-                    new_last, walked, changed = batcher.run(conn, last, size)
+                    if stop is None:  # an empty table: nothing to walk
+                        new_last, walked, changed = last, 0, 0
+                    else:
+                        new_last, walked, changed = batcher.run(conn, last, size, stop)
                     ms = (time.monotonic() - t0) * 1000.0
                     values: dict[str, Any] = {"updated_at": _now()}
                     if walked == 0:
@@ -396,7 +410,7 @@ class _Run:
         self.progress.finish(scanned=0, done=0, status="failed")
         state = _sqlstate(e) or ""
         text_ = f"backfill {self.name} on {self.spec.qualified_table}: a batch failed: {msg}"
-        if state.startswith("42") or (not state and "syntax" in msg or "no such" in msg):
+        if state.startswith("42") or (not state and ("syntax" in msg or "no such" in msg)):
             raise UsageError(text_ + " (check the set= / where= SQL)") from None
         raise RefusedError(text_) from None
 

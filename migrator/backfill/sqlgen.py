@@ -7,6 +7,9 @@ range (last, batch's last key] -- a bounded index range scan, no join, no scan f
 the table -- and the statement returns the batch's last key, how many keys it saw and how many
 rows it changed.
 SQLite: the same two steps as two statements (bounds, then a key-range UPDATE).
+The walk ends at the highest key found when the run starts (:stop_i): rows inserted later come
+from the new release, which writes the new columns itself, so a steady stream of inserts can
+never keep a backfill from finishing.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class BatchSQL:
     key: tuple[str, ...]
     first: tuple[str, ...]  # statements for the first batch
     next: tuple[str, ...]  # statements for the following batches (bound by :after_i)
+    end: str = ""  # the highest key now; every batch is bound by it (:stop_i)
 
     def statements(self, has_last: bool) -> tuple[str, ...]:
         return self.next if has_last else self.first
@@ -76,12 +80,16 @@ class _Gen:
     def order(self, cols: list[str], desc: bool = False) -> str:
         return ", ".join(c + (" DESC" if desc else "") for c in cols)
 
-    def row_after(self, cols: list[str], prefix: str) -> str:
+    def row_cmp(self, cols: list[str], prefix: str, op: str) -> str:
         """(a, b) > (:after_0, :after_1) as a row-value comparison (PostgreSQL)."""
         params = [f":{prefix}_{i}" for i in range(len(cols))]
         if len(cols) == 1:
-            return f"{cols[0]} > {params[0]}"
-        return f"({', '.join(cols)}) > ({', '.join(params)})"
+            return f"{cols[0]} {op} {params[0]}"
+        return f"({', '.join(cols)}) {op} ({', '.join(params)})"
+
+    def end(self) -> str:
+        """The highest key now: the walk stops there (later rows come from the new code)."""
+        return f"SELECT {', '.join(self.kq)} FROM {self.table} ORDER BY {self.order(self.kq, desc=True)} LIMIT 1"
 
     def or_form(self, cols: list[str], prefix: str, op: str, last_op: str) -> str:
         """(a op :p0) OR (a = :p0 AND b last_op :p1) ... the portable expansion."""
@@ -96,7 +104,9 @@ class _Gen:
 
     def postgresql(self, with_after: bool) -> str:
         sel = ", ".join(f"{k} AS {a}" for k, a in zip(self.kq, self.ka))
-        after = self.row_after(self.kq, "after")
+        after = self.row_cmp(self.kq, "after", ">")
+        walk = f"{after} AND {self.row_cmp(self.kq, 'stop', '<=')}" if with_after \
+            else self.row_cmp(self.kq, "stop", "<=")
         if len(self.kq) == 1:
             last = f"SELECT max({self.ka[0]}) AS {self.ka[0]} FROM {BATCH}"
             upto = f"{self.kq[0]} <= (SELECT {self.ka[0]} FROM {LAST})"
@@ -106,8 +116,7 @@ class _Gen:
             upto = f"({', '.join(self.kq)}) <= ({bound})"
         cond = f"{after} AND {upto}" if with_after else upto
         return (
-            f"WITH {BATCH} AS MATERIALIZED (SELECT {sel} FROM {self.table}"
-            f"{' WHERE ' + after if with_after else ''}"
+            f"WITH {BATCH} AS MATERIALIZED (SELECT {sel} FROM {self.table} WHERE {walk}"
             f" ORDER BY {self.order(self.kq)} LIMIT :batch_size),"
             f" {LAST} AS MATERIALIZED ({last}),"
             f" {UPDATED} AS (UPDATE {self.table} SET {self.set_clause()}"
@@ -119,9 +128,10 @@ class _Gen:
     def sqlite(self, with_after: bool) -> tuple[str, str]:
         sel = ", ".join(f"{k} AS {a}" for k, a in zip(self.kq, self.ka))
         after = self.or_form(self.kq, "after", ">", ">")
+        stop = self.or_form(self.kq, "stop", "<", "<=")
+        walk = f"{after} AND {stop}" if with_after else stop
         bounds = (
-            f"WITH {BATCH} AS (SELECT {sel} FROM {self.table}"
-            f"{' WHERE ' + after if with_after else ''}"
+            f"WITH {BATCH} AS (SELECT {sel} FROM {self.table} WHERE {walk}"
             f" ORDER BY {self.order(self.kq)} LIMIT :batch_size)"
             f" SELECT {', '.join(self.ka)}, (SELECT count(*) FROM {BATCH}) AS scanned"
             f" FROM {BATCH} ORDER BY {self.order(self.ka, desc=True)} LIMIT 1"
@@ -137,13 +147,13 @@ def build(spec: BackfillSpec, dialect: Dialect | str, key: tuple[str, ...] | lis
     d = get_dialect(dialect)
     g = _Gen(spec, d, tuple(key), display)
     if d.name == "postgresql":
-        return BatchSQL(d.name, tuple(key), (g.postgresql(False),), (g.postgresql(True),))
-    return BatchSQL(d.name, tuple(key), g.sqlite(False), g.sqlite(True))
+        return BatchSQL(d.name, tuple(key), (g.postgresql(False),), (g.postgresql(True),), g.end())
+    return BatchSQL(d.name, tuple(key), g.sqlite(False), g.sqlite(True), g.end())
 
 
 def batch_statement(spec: BackfillSpec, dialect: Dialect | str,
                     key: tuple[str, ...] | list[str] | None = None) -> str:
-    """The SQL of one (non-first) batch as a plan shows it, with :after_i / :upto_i / :batch_size
-    placeholders. The key is ``key``, else the spec's, else ``id`` (the catalog is not read here)."""
+    """The SQL of one (non-first) batch as a plan shows it, with :after_i / :upto_i / :stop_i /
+    :batch_size placeholders. The key is ``key``, else the spec's, else ``id`` (the catalog is not read here)."""
     k = tuple(key or spec.key or ("id",))
     return ";\n".join(build(spec, dialect, k, display=True).next)
