@@ -25,7 +25,7 @@ from .revision_graph import order_revisions
 from .sqlfiles import load_sql_file, load_sql_text
 
 _REVISION_ASSIGNMENT = re.compile(r"^(?:down_)?revision\s*(?::[^=\n]*)?=", re.MULTILINE)
-_FLYWAY = re.compile(r"^([VR])(\d+(?:[._]\d+)*)__", re.IGNORECASE)
+_FLYWAY = re.compile(r"^(?:V(\d+(?:[._]\d+)*)|R)__", re.IGNORECASE)
 _CHUNK = re.compile(r"(\d+)")
 _PHASE_DIR_RANK = {"expand": 0, "contract": 2}
 
@@ -52,8 +52,9 @@ def _flyway_key(name: str) -> tuple | None:
     m = _FLYWAY.match(name)
     if not m:
         return None
-    version = tuple(int(n) for n in re.split(r"[._]", m.group(2)))
-    return (0 if m.group(1).upper() == "V" else 1, version)
+    if m.group(1) is None:  # R__: repeatable, after every versioned migration
+        return (1, ())
+    return (0, tuple(int(n) for n in re.split(r"[._]", m.group(1))))
 
 
 def order_sql_files(files: list[tuple[Path, PurePosixPath]]) -> list[tuple[Path, PurePosixPath]]:
