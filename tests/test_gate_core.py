@@ -60,16 +60,29 @@ def test_rollback_passes_while_no_contract_of_a_newer_release_is_applied(pg_url)
         assert gate("rollback", v, pg_url).verdict == "pass", v
 
 
-def test_a_running_or_failed_migration_fails_ready_and_its_error_is_shown_without_password(pg_url):
+def test_a_running_or_failed_migration_fails_ready_for_its_release_and_newer(pg_url):
     add_history(pg_url, ("e100", "expand", "1.0.0", "applied"),
                 ("e110", "expand", "1.1.0", "failed", "upgrade",
                  "lock timeout on postgresql://app:hunter2@db/app\nmore lines"))
-    r = gate("ready", "1.0.0", pg_url)
+    r = gate("ready", "1.1.0", pg_url)
     assert r.verdict == "fail" and codes(r) == {"migration_failed"}
     assert "lock timeout" in r.reasons[0].message and "hunter2" not in r.reasons[0].message
     add_history(pg_url, ("e110", "expand", "1.1.0", "running"))
-    r = gate("ready", "1.0.0", pg_url)
+    r = gate("ready", "1.2.0", pg_url, catalog=CATALOG[:3])
     assert codes(r) == {"migration_running"}
+
+
+def test_the_next_releases_expand_in_progress_does_not_make_the_running_release_unready(pg_url):
+    add_history(pg_url, ("e100", "expand", "1.0.0", "applied"), ("e110", "expand", "1.1.0", "running"))
+    r = gate("ready", "1.0.0", pg_url)
+    assert r.verdict == "pass" and [w.code for w in r.warnings] == ["migration_running"]
+
+
+def test_a_half_applied_contract_concerns_older_releases(pg_url):
+    add_history(pg_url, ("e100", "expand", "1.0.0", "applied"), ("e110", "expand", "1.1.0", "applied"),
+                ("c120", "contract", "1.2.0", "failed"))
+    assert codes(gate("ready", "1.1.0", pg_url)) == {"migration_failed"}
+    assert gate("ready", "1.2.0", pg_url, catalog=CATALOG[:3]).verdict == "pass"
 
 
 def test_a_retried_migration_counts_by_its_latest_attempt(pg_url):
@@ -102,15 +115,18 @@ def test_history_alone_keeps_the_window_when_the_catalog_on_disk_is_older(pg_url
 
 
 def test_an_invalid_index_left_by_a_failed_concurrent_build_fails_ready(pg_url):
-    add_history(pg_url, ("e100", "expand", "1.0.0", "applied"))
+    add_history(pg_url, ("e100", "expand", "1.0.0", "applied"), ("e110", "expand", "1.1.0", "applied"))
     execute(pg_url, "CREATE TABLE t (x int)", "INSERT INTO t VALUES (1), (1)")
     with pytest.raises(Exception):
         execute(pg_url, "CREATE UNIQUE INDEX CONCURRENTLY ix_t_x ON t (x)", autocommit=True)
-    r = gate("ready", "1.0.0", pg_url)
+    r = gate("ready", "1.1.0", pg_url)
     assert r.verdict == "fail" and codes(r) == {"invalid_index"}
     assert "public.ix_t_x" in r.reasons[0].message
+    # the release still serving while 1.1.0's expand builds its index stays ready
+    r = gate("ready", "1.0.0", pg_url)
+    assert r.verdict == "pass" and [w.code for w in r.warnings] == ["invalid_index"]
     execute(pg_url, "DROP INDEX ix_t_x")
-    assert gate("ready", "1.0.0", pg_url).verdict == "pass"
+    assert gate("ready", "1.1.0", pg_url).verdict == "pass"
 
 
 def test_unfinished_backfill_blocks_its_release_and_later_ones_only(pg_url):

@@ -220,6 +220,24 @@ def _contracted_past(window: Window, records: list[MigrationRecord], v: Version)
             if r.phase == "contract" and r.state == "applied" and r.release > v]
 
 
+def concerns(v: Version, phase: str, release: str | Version) -> bool:
+    """Whether the state of a migration matters to code of release V: an expand it needs
+    (release <= V) or a contract that removes what it may use (release > V). A failed or running
+    migration that does not concern V is reported as a warning: a release that is running must
+    not be declared unready (and its pods taken out of service) because the next release's
+    expand is in progress or failed."""
+    try:
+        rv = release if isinstance(release, Version) else Version(release)
+    except InvalidVersion:
+        return True
+    return rv <= v if phase == "expand" else rv > v
+
+
+def _newest_touched_expand(records: list[MigrationRecord]) -> Version | None:
+    touched = [r.release for r in records if r.phase == "expand" and r.state != "pending"]
+    return max(touched, default=None)
+
+
 def decide_ready(v: Version, snap: Snapshot, records: list[MigrationRecord], window: Window) -> list[Reason]:
     reasons: list[Reason] = []
     for r in window.pending_expand:
@@ -227,11 +245,18 @@ def decide_ready(v: Version, snap: Snapshot, records: list[MigrationRecord], win
             reasons.append(Reason("expand_pending", f"expand migration {r.revision} of release {r.release} "
                                   f"is not applied: release {v} needs it", r.revision, "expand"))
     reasons += _contracted_past(window, records, v)
-    reasons += [_half_applied_reason(h) for h in _half_applied(snap, records)]
+    reasons += [_half_applied_reason(h, "error" if concerns(v, h.phase, h.release) else "warning")
+                for h in _half_applied(snap, records)]
+    # An INVALID index cannot be traced to its migration: it concerns the newest release whose
+    # expand has been started (and any later one); older releases, which may be serving right now
+    # while the next expand builds an index CONCURRENTLY, get a warning.
+    newest = _newest_touched_expand(records)
+    ix_severity = "error" if newest is None or v >= newest else "warning"
     for ix in snap.invalid_indexes:
         reasons.append(Reason("invalid_index",
                               f"index {ix['schema']}.{ix['index']} on {ix['table']} is INVALID (a failed or "
-                              "unfinished CREATE INDEX CONCURRENTLY): drop it and create it again"))
+                              "unfinished CREATE INDEX CONCURRENTLY): drop it and create it again",
+                              severity=ix_severity))
     for b in snap.backfills:
         try:
             needed = Version(b["release"]) <= v
@@ -276,15 +301,11 @@ def decide_contract(v: Version, snap: Snapshot, ttl: float, require_registry: bo
 
 def decide_rollback(v: Version, snap: Snapshot, records: list[MigrationRecord], window: Window) -> list[Reason]:
     """The schema still supports V: no contract newer than V applied, and nothing half-applied
-    that V depends on. A half-applied expand of a newer release only adds, so it does not block
-    switching back to V (it is reported as a warning)."""
+    that concerns V (a half-applied expand of a newer release only adds: it is a warning and
+    does not block switching back to V)."""
     reasons = _contracted_past(window, records, v)
     for h in _half_applied(snap, records):
-        try:
-            newer_expand = h.phase == "expand" and Version(h.release) > v
-        except InvalidVersion:
-            newer_expand = False
-        reasons.append(_half_applied_reason(h, "warning" if newer_expand else "error"))
+        reasons.append(_half_applied_reason(h, "error" if concerns(v, h.phase, h.release) else "warning"))
     return reasons
 
 
