@@ -216,9 +216,10 @@ def _forward(phase: str, config: Config, release: str, accept: dict[str, str],
     result = RunResult(phase, str(v), dry_run=dry_run)
     with _session(config, emit) as ctx:
         result.notes += _check_drift(ctx, accept)
-        pending = _pending(ctx, phase, v)
         if phase == "contract":
-            result.notes += _contract_gate(ctx, v, pending)
+            mine = [r for r in ctx.catalog.of_phase(phase) if r.release <= v]
+            result.notes += _contract_gate(ctx, v, mine)
+        pending = _pending(ctx, phase, v)
         result.notes += _lint(ctx, pending, override)
         if dry_run:
             result.steps = _planned(pending)
