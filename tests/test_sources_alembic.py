@@ -299,3 +299,20 @@ def test_excluded_revisions_are_not_rendered_and_their_children_are_not_orphans(
     config = Config(root=tmp_path, exclude=["versions/old.py"])
     [src] = load_sources([str(v)], config)
     assert src.revision == "new" and src.diagnostics == []
+
+
+def test_prepend_sys_path_lets_revisions_import_the_application(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "src" / "shopapp").mkdir(parents=True)
+    (tmp_path / "src" / "shopapp" / "__init__.py").write_text("")
+    (tmp_path / "src" / "shopapp" / "names.py").write_text("ORDERS = 'shop_orders'\n")
+    v = tmp_path / "db" / "versions"
+    v.mkdir(parents=True)
+    _write_revision(v, "r1.py", "    from shopapp.names import ORDERS\n    op.drop_table(ORDERS)\n",
+                    revision="r1", down_revision=None, phase="contract", release="1.0.0")
+    (tmp_path / "alembic.ini").write_text(
+        "[alembic]\nscript_location = %(here)s/db\nprepend_sys_path = src\n")
+    [src] = load_sources(["."], Config(root=tmp_path))
+    assert src.diagnostics == []
+    assert [(st.sql, st.loc.line) for st in src.statements] == [("DROP TABLE shop_orders", 11)]
+    assert str(tmp_path / "src") not in sys.path

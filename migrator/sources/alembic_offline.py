@@ -356,18 +356,24 @@ def read_revision_ids(text: str) -> dict[str, Any]:
 
 
 def render_revisions(files: list[tuple[Path, str]], *, script_dir: Path,
-                     ini_path: Path | None = None) -> list[MigrationSource]:
+                     ini_path: Path | None = None,
+                     sys_path: list[Path] = ()) -> list[MigrationSource]:
     """Render many revision files of one script directory (not yet ordered).
 
-    The versions directory, the script directory and its parent (the project root) are on
-    sys.path while the revisions import, so their own helper imports work; stdout printed by
-    revisions is swallowed so it cannot corrupt a JSON report.
+    While the revisions import, ``sys_path`` (alembic.ini's prepend_sys_path), the working
+    directory and the project root (the script directory's parent) come first on sys.path, and
+    the script and versions directories last, so the application's models and the revisions'
+    own helpers import as they would under Alembic. Output printed by revisions is swallowed so
+    it cannot corrupt a JSON report. Renders one revision at a time (``alembic.op`` is global).
     """
-    extra = [str(p) for p in dict.fromkeys(
-        [*(str(f.parent.resolve()) for f, _ in files), str(script_dir.resolve()),
-         str(script_dir.resolve().parent)])]
+    script = script_dir.resolve()
+    front = [str(p) for p in dict.fromkeys(
+        [*(str(Path(p).resolve()) for p in sys_path), str(Path.cwd()), str(script.parent)])]
+    back = [str(p) for p in dict.fromkeys(
+        [str(script), *(str(f.parent.resolve()) for f, _ in files)])]
     old_path = list(sys.path)
-    sys.path[:0] = [p for p in extra if p not in sys.path]
+    sys.path[:0] = [p for p in front if p not in sys.path]
+    sys.path.extend(p for p in back if p not in sys.path)
     missing_env: list[str] = []
     restore_env = swap_environ(missing_env.append)
     out: list[MigrationSource] = []

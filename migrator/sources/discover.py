@@ -170,7 +170,8 @@ class _Loader:
                 self.sources.append(load_sql_file(path, display))
 
     def revisions(self, files: list[tuple[Path, str]], script_dir: Path,
-                  ini_path: Path | None, elsewhere: list[str] | None = None) -> None:
+                  ini_path: Path | None, elsewhere: list[str] | None = None,
+                  sys_path: list[Path] = ()) -> None:
         keep: list[tuple[Path, str]] = []
         elsewhere = list(elsewhere or [])
         for path, display in files:
@@ -180,7 +181,8 @@ class _Loader:
                     elsewhere.append(rid["revision"])
                 continue
             keep.append((path, display))
-        rendered = render_revisions(keep, script_dir=script_dir, ini_path=ini_path)
+        rendered = render_revisions(keep, script_dir=script_dir, ini_path=ini_path,
+                                    sys_path=sys_path)
         self.sources.extend(order_revisions(rendered, known_elsewhere=elsewhere))
 
     def project(self, project: AlembicProject, arg: str | None) -> None:
@@ -194,7 +196,7 @@ class _Loader:
                     continue
                 files.append((path, _display(path)))
         files.sort(key=lambda f: _path_key(PurePosixPath(f[1])))
-        self.revisions(files, project.script_dir, project.ini_path)
+        self.revisions(files, project.script_dir, project.ini_path, sys_path=project.sys_path)
 
     def directory(self, directory: Path, arg: str) -> None:
         project = project_in_directory(directory)

@@ -23,6 +23,8 @@ class AlembicProject:
     script_dir: Path
     version_dirs: list[Path] = field(default_factory=list)
     ini_path: Path | None = None
+    # alembic.ini prepend_sys_path: where the revisions' own imports (the app's models) live
+    sys_path: list[Path] = field(default_factory=list)
 
 
 def _resolve_location(value: str, base: Path, here: Path, source: str) -> Path:
@@ -80,12 +82,17 @@ def from_alembic_ini(ini: Path, display: str | None = None) -> AlembicProject | 
         location = parser.get("alembic", "script_location")
         versions = parser.get("alembic", "version_locations", fallback=None)
         separator = parser.get("alembic", "version_path_separator", fallback=None)
+        prepend = parser.get("alembic", "prepend_sys_path", fallback=None)
     except OSError as e:
         raise UsageError(f"cannot read: {e.strerror or e}", path=source) from None
     except configparser.Error as e:
         raise UsageError(f"invalid alembic.ini: {e}".splitlines()[0], path=source) from None
     project = _project(location, versions, separator, ini.parent.resolve(), source)
     project.ini_path = ini
+    if prepend:
+        base = ini.parent.resolve()
+        project.sys_path = [p if p.is_absolute() else base / p
+                            for p in map(Path, _split_locations(prepend, separator))]
     return project
 
 
