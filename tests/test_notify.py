@@ -1,0 +1,142 @@
+"""Webhook notifications: CloudEvents and Slack bodies delivered to a local receiver; a receiver
+that hangs or fails never blocks or breaks the caller; no secret is printed."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from migrator.config import Config, load_config
+from migrator.errors import UsageError
+from migrator.gate.notify import flush, notify, safe_target, validate_webhooks
+
+
+@contextmanager
+def receiver(behaviour: str = "ok"):
+    """A local HTTP receiver recording (path, headers, body) of each POST."""
+    got: list[tuple[str, dict, dict]] = []
+    release = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            got.append((self.path, dict(self.headers), json.loads(body)))
+            if behaviour == "hang":
+                release.wait(10)
+            code = 500 if behaviour == "fail" else 202
+            self.send_response(code)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", got
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+
+
+def test_cloudevents_structured_mode_is_the_default(capsys):
+    with receiver() as (base, got):
+        config = Config(webhooks=[{"url": base + "/hook"}])
+        threads = notify(config, "expand.finished", release="1.2.0", revisions=["e120"], duration_ms=12.5)
+        assert len(threads) == 1 and flush(5)
+    (path, headers, doc), = got
+    assert path == "/hook" and headers["Content-Type"] == "application/cloudevents+json"
+    assert doc["specversion"] == "1.0" and doc["type"] == "dev.migrator.expand.finished"
+    assert doc["id"] and doc["source"] and doc["time"].endswith("Z")
+    assert doc["data"] == {"release": "1.2.0", "revisions": ["e120"], "duration_ms": 12.5}
+    assert doc["subject"] == "1.2.0"
+
+
+def test_slack_format_posts_text(capsys):
+    with receiver() as (base, got):
+        notify(Config(webhooks=[{"url": base + "/slack", "format": "slack"}]), "contract.failed",
+               release="1.3.0", error="lock timeout")
+        assert flush(5)
+    (_, headers, doc), = got
+    assert headers["Content-Type"] == "application/json" and set(doc) == {"text"}
+    assert "contract failed" in doc["text"] and "1.3.0" in doc["text"] and "lock timeout" in doc["text"]
+
+
+def test_event_filters_select_webhooks(capsys):
+    with receiver() as (base, got):
+        config = Config(webhooks=[{"url": base + "/contract", "events": ["contract.*"]},
+                                  {"url": base + "/failures", "events": ["*.failed"]}])
+        notify(config, "expand.started", release="1.0.0")
+        notify(config, "contract.failed", release="1.0.0")
+        assert flush(5)
+    assert sorted(p for p, _, _ in got) == ["/contract", "/failures"]
+
+
+def test_a_hanging_receiver_never_blocks_the_caller_beyond_its_bound(capsys):
+    with receiver("hang") as (base, got):
+        config = Config(webhooks=[{"url": base.replace("http://", "http://user:tok3n@") + "/secret-path?key=k3y",
+                                   "timeout": 0.5}])
+        started = time.monotonic()
+        notify(config, "rollback.started", release="1.1.0")
+        assert time.monotonic() - started < 0.2  # returns at once
+        assert flush(5)  # the bounded join ends with the timeout
+        assert time.monotonic() - started < 3
+        assert got and got[0][1]["Authorization"].startswith("Basic ")  # URL credentials become auth
+    err = capsys.readouterr().err
+    assert "no answer within 0.5s" in err
+    assert "tok3n" not in err and "secret-path" not in err and "k3y" not in err
+
+
+def test_failing_and_unreachable_receivers_are_logged_not_raised(capsys):
+    with receiver("fail") as (base, got):
+        config = Config(webhooks=[{"url": base + "/x"}, {"url": "http://127.0.0.1:1/nothing"}])
+        notify(config, "backfill.failed", name="users_full_name", error="postgresql://app:hunter2@db/app")
+        assert flush(5)
+    err = capsys.readouterr().err
+    assert "HTTP 500" in err and "http://127.0.0.1:1" in err
+    assert got[0][2]["data"]["error"] == "postgresql://app:***@db/app"  # passwords never leave
+
+
+def test_bad_configuration_is_a_usage_error_naming_the_entry(tmp_path):
+    cfg = tmp_path / "migrator.toml"
+    cfg.write_text('webhooks = [{url = "https://hooks.example/x", format = "teams"}]\n')
+    config = load_config(config_file=cfg)
+    with pytest.raises(UsageError) as exc:
+        validate_webhooks(config.webhooks, path=str(cfg))
+    assert "webhooks[1].format" in exc.value.render() and str(cfg) in exc.value.render()
+    for bad in ([{"url": "ftp://x"}], [{"url": "https://x", "timeout": 0}], "https://x"):
+        with pytest.raises(UsageError):
+            validate_webhooks(bad)
+
+
+def test_notify_with_a_bad_configuration_warns_and_returns(capsys):
+    assert notify(Config(webhooks=[{"url": "nope"}]), "expand.started") == []
+    assert "webhooks not sent" in capsys.readouterr().err
+
+
+def test_safe_target_shows_scheme_and_host_only():
+    assert safe_target("https://u:p@hooks.slack.com/services/T0/B0/XYZ?x=1") == "https://hooks.slack.com"
+
+
+def test_process_exit_waits_for_a_hanging_receiver_only_up_to_its_timeout():
+    import subprocess
+    import sys
+
+    from tests.test_gate_support import ROOT
+
+    with receiver("hang") as (base, got):
+        script = ("from migrator.config import Config; from migrator.gate.notify import notify; "
+                  f"notify(Config(webhooks=[{{'url': '{base}/h', 'timeout': 0.5}}]), 'expand.finished')")
+        started = time.monotonic()
+        proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=20)
+        elapsed = time.monotonic() - started
+    assert proc.returncode == 0 and got  # delivered before exit, and exit was not held hostage
+    assert elapsed < 5 and "no answer within 0.5s" in proc.stderr
