@@ -228,6 +228,7 @@ def _row(conn: Connection, name: str) -> dict | None:
 def register(conn: Connection, spec: BackfillSpec, *, revision: str, release: str) -> dict:
     """Record the backfill as pending unless already known; in the caller's transaction (the runner
     may call it inside the revision's DDL transaction). Returns the row."""
+    ensure_tables(conn)
     name = spec.resolved_name(revision)
     row = _row(conn, name)
     if row is None:
