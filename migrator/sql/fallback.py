@@ -347,11 +347,11 @@ def _create(stmt, c, reparse):
         c.skip()
         ine = bool(c.accept("IF", "NOT", "EXISTS"))
         schema, table = c.qualified()
-        words = c.words_left()
-        as_select = "AS" in words and (words.index("AS") == 0 or c.toks[c.i + words.index("AS")].depth == 0)
-        kind = "create_table_as" if as_select else "create_table"
-        return [make(stmt, kind, table=table, schema=schema, if_not_exists=ine,
-                     reason=None if as_select else "columns could not be read")]
+        as_select = any(t.up == "AS" and t.depth == 0 for t in c.toks[c.i:c.end])
+        if as_select:
+            return [make(stmt, "create_table_as", table=table, schema=schema, if_not_exists=ine)]
+        return [make(stmt, "create_table", table=table, schema=schema, if_not_exists=ine,
+                     columns=_table_elements(c))]
     if w == "MATERIALIZED" or w == "VIEW":
         materialized = bool(c.accept("MATERIALIZED"))
         c.accept("VIEW")
@@ -405,6 +405,41 @@ def _create(stmt, c, reparse):
         return [make(stmt, "create_object", object_type=object_type, name=name, schema=schema,
                      table=table, if_not_exists=ine)]
     return None
+
+
+_TABLE_CONSTRAINT_START = frozenset({"CONSTRAINT", "CHECK", "PRIMARY", "UNIQUE", "FOREIGN",
+                                     "EXCLUDE", "LIKE"})
+
+
+def _table_elements(c: Cursor) -> list[ColumnSpec]:
+    """Columns of CREATE TABLE's parenthesized element list (table constraints on one column
+    mark it, as in the tree mapping)."""
+    if c.peek() != "(":
+        return []
+    start = c.i + 1
+    c.skip_parens()
+    cols: list[ColumnSpec] = []
+    by_name: dict[str, ColumnSpec] = {}
+    for a, b in split_commas(c.toks, start, c.i - 1):
+        sub = Cursor(c.toks, c.sql, a, b)
+        if sub.peek() in _TABLE_CONSTRAINT_START:
+            if sub.peek() == "LIKE":
+                continue
+            spec = _constraint(sub)
+            if spec is not None and len(spec.columns) == 1 and spec.columns[0] in by_name:
+                col = by_name[spec.columns[0]]
+                if spec.type == "primary_key":
+                    col.primary_key = col.not_null = True
+                elif spec.type == "unique":
+                    col.unique = True
+                elif spec.type == "foreign_key":
+                    col.references = spec.references
+            continue
+        col = _column(sub)
+        if col is not None:
+            cols.append(col)
+            by_name[col.name] = col
+    return cols
 
 
 def _create_index(stmt, c, unique):
@@ -730,12 +765,12 @@ def _alter_table_action(stmt, c: Cursor, base: dict, ie: bool) -> Operation:
         if c.accept("CONSTRAINT"):
             cie = bool(c.accept("IF", "EXISTS"))
             name = c.ident()
-            return op("drop_constraint", name=name, if_exists=cie,
+            return op("drop_constraint", name=name, if_exists=cie or ie,
                       cascade="CASCADE" in c.words_left())
         c.accept("COLUMN")
         cie = bool(c.accept("IF", "EXISTS"))
         name = c.ident()
-        return op("drop_column", column=name, if_exists=cie, cascade="CASCADE" in c.words_left())
+        return op("drop_column", column=name, if_exists=cie or ie, cascade="CASCADE" in c.words_left())
     if w == "ALTER":
         c.skip()
         if c.peek() == "CONSTRAINT":
@@ -822,9 +857,7 @@ def _column(c: Cursor) -> ColumnSpec | None:
             spec.references = c.qualified()[1]
             c.skip_parens()
         elif c.accept("CHECK"):
-            start = c.i
-            c.skip_parens()
-            spec.check_sql = c.text_from(start, c.i)
+            spec.check_sql = _paren_inner(c)
         elif c.accept("GENERATED"):
             words = []
             while not c.done() and c.peek() not in ("AS",):
@@ -834,10 +867,8 @@ def _column(c: Cursor) -> ColumnSpec | None:
             if c.accept("IDENTITY"):
                 spec.identity = spec.not_null = True
             else:
-                start = c.i
-                c.skip_parens()
                 spec.generated_stored = spec.has_default = True
-                spec.default_sql = c.text_from(start, c.i)
+                spec.default_sql = _paren_inner(c)
         else:
             c.skip()
             if w == "":
@@ -859,9 +890,7 @@ def _constraint(c: Cursor) -> ConstraintSpec | None:
             using_index = t.value
             break
     if c.accept("CHECK"):
-        start = c.i
-        c.skip_parens()
-        check_sql = c.text_from(start + 1, c.i - 1) if c.i - start >= 2 else c.text_from(start, c.i)
+        check_sql = _paren_inner(c)
         spec = ConstraintSpec(name=name, type="check", not_valid=not_valid, check_sql=check_sql)
         inner = tokenize(check_sql)
         while len(inner) > 2 and inner[0].text == "(" and inner[-1].text == ")":
@@ -892,6 +921,15 @@ def _constraint(c: Cursor) -> ConstraintSpec | None:
         return ConstraintSpec(name=name, type="not_null", columns=[col] if col else [],
                               not_null_column=col)
     return None
+
+
+def _paren_inner(c: Cursor) -> str | None:
+    """Source text inside the parenthesized group at the cursor; the cursor moves past it."""
+    if c.peek() != "(":
+        return None
+    start = c.i
+    c.skip_parens()
+    return c.text_from(start + 1, c.i - 1) if c.i - start > 2 else ""
 
 
 def _paren_names(c: Cursor) -> list[str]:

@@ -34,7 +34,7 @@ _BY_WORDS = frozenset(
         "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE",
         "PREPARE", "VACUUM", "CLUSTER", "REINDEX", "DO", "LOCK", "REFRESH", "CALL", "RESET",
         "CHECKPOINT", "DISCARD", "LISTEN", "UNLISTEN", "NOTIFY", "LOAD", "DEALLOCATE",
-        "EXECUTE", "SECURITY", "IMPORT", "GRANT", "REVOKE", "COMMENT", "REASSIGN",
+        "EXECUTE", "SECURITY", "IMPORT", "GRANT", "REVOKE", "COMMENT", "REASSIGN", "ANALYZE", "ANALYSE",
     }
 )
 
@@ -466,10 +466,10 @@ def _map_alter(tree, op) -> list[Operation] | None:
             dkind = str(a.args.get("kind") or "").upper()
             for t in a.args.get("tables") or []:
                 if dkind == "CONSTRAINT":
-                    ops.append(op("drop_constraint", name=_ident(t), if_exists=bool(a.args.get("exists")),
+                    ops.append(op("drop_constraint", name=_ident(t), if_exists=exists or bool(a.args.get("exists")),
                                   cascade=bool(a.args.get("cascade")), **base))
                 elif dkind in ("COLUMN", ""):
-                    ops.append(op("drop_column", column=_ident(t), if_exists=bool(a.args.get("exists")),
+                    ops.append(op("drop_column", column=_ident(t), if_exists=exists or bool(a.args.get("exists")),
                                   cascade=bool(a.args.get("cascade")), **base))
                 else:
                     return None
