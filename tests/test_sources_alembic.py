@@ -316,3 +316,16 @@ def test_prepend_sys_path_lets_revisions_import_the_application(tmp_path, monkey
     assert src.diagnostics == []
     assert [(st.sql, st.loc.line) for st in src.statements] == [("DROP TABLE shop_orders", 11)]
     assert str(tmp_path / "src") not in sys.path
+
+
+def test_a_revision_handling_a_missing_variable_itself_keeps_its_fallback(tmp_path, config):
+    v = tmp_path / "versions"
+    v.mkdir()
+    (v / "r1.py").write_text(
+        "import os\nfrom alembic import op\nrevision = 'r1'\ndown_revision = None\n"
+        "phase = 'expand'\nrelease = '1.0.0'\n"
+        "try:\n    SCHEMA = os.environ['FIXTURE_UNSET_SCHEMA']\nexcept KeyError:\n    SCHEMA = 'app'\n"
+        "def upgrade():\n    op.execute(f'CREATE SCHEMA {SCHEMA}')\n")
+    [src] = load_sources([str(v)], config)
+    assert [st.sql for st in src.statements] == ["CREATE SCHEMA app"]
+    assert src.diagnostics == []

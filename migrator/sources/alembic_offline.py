@@ -27,8 +27,8 @@ from typing import Any, Iterator
 from ..errors import MigratorError
 from ..model import Finding, Location, MigrationSource, Severity, Statement
 from ..releases import parse_release
-from .offline_engine import OfflineConnection
-from .offline_stubs import swap_environ
+from ..sql.split import split_sql
+from .offline_environ import swap_environ
 
 PHASES = ("expand", "contract")
 HIDDEN_DATA_MESSAGE = (
@@ -80,8 +80,6 @@ class _Recorder:
 
     def emit(self, sql: str) -> None:
         loc = self.where()
-        from ..sql.split import split_sql
-
         text = sql.strip()
         if not text:
             return
@@ -155,14 +153,15 @@ def _offline_operations(rec: _Recorder, ini_path: Path | None) -> Iterator[None]
     from alembic.operations import Operations
     from alembic.runtime.environment import EnvironmentContext
     from alembic.runtime.migration import MigrationContext
+    from sqlalchemy.sql.elements import TextClause
+
+    from .offline_engine import OfflineConnection
 
     ctx = MigrationContext.configure(
         dialect_name="postgresql",
         dialect_opts={"paramstyle": "named"},  # raw SQL keeps its % signs
         opts={"as_sql": True, "output_buffer": io.StringIO(), "literal_binds": True},
     )
-    from sqlalchemy.sql.elements import TextClause
-
     impl = ctx.impl
     original_exec = impl._exec
 
@@ -375,20 +374,30 @@ def render_revisions(files: list[tuple[Path, str]], *, script_dir: Path,
     sys.path[:0] = [p for p in front if p not in sys.path]
     sys.path.extend(p for p in back if p not in sys.path)
     missing_env: list[str] = []
-    restore_env = swap_environ(missing_env.append)
+    environ, restore_env = swap_environ(missing_env.append)
     out: list[MigrationSource] = []
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")
             for path, display in files:
                 missing_env.clear()
+                environ.lenient = False
                 src = render_revision(path, display, ini_path=ini_path)
-                for var in dict.fromkeys(missing_env):
-                    src.diagnostics.append(Finding(
-                        "missing-environment-variable", Severity.WARNING,
-                        Location(display, _env_line(src.text, var), 1),
-                        f"reads environment variable {var}, which is not set; rendered offline "
-                        "with an empty value, so what it emits may differ"))
+                failed = any(f.rule in ("revision-import-error", "revision-render-error")
+                             for f in src.diagnostics)
+                if missing_env and failed:
+                    # It failed on an unset environment variable: render again with unset
+                    # variables reading as "", and say so. (A revision that handles the
+                    # KeyError itself keeps its own fallback.)
+                    missing_env.clear()
+                    environ.lenient = True
+                    src = render_revision(path, display, ini_path=ini_path)
+                    for var in dict.fromkeys(missing_env):
+                        src.diagnostics.append(Finding(
+                            "missing-environment-variable", Severity.WARNING,
+                            Location(display, _env_line(src.text, var), 1),
+                            f"reads environment variable {var}, which is not set; rendered "
+                            "offline with an empty value, so what it emits may differ"))
                 out.append(src)
     finally:
         restore_env()

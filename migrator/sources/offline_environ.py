@@ -1,8 +1,9 @@
-"""Stand-ins that let a revision import offline.
+"""Environment variables for an offline render.
 
-:class:`LenientEnviron` lets a revision read environment variables that are not set (a warning,
-rendered as an empty string) instead of failing to import. (``op.get_bind()`` offline is
-:mod:`migrator.sources.offline_engine`.)
+Revisions read settings from the environment at import (a tenant schema, a feature flag). In CI
+those are often not set. :class:`LenientEnviron` notes every read of a variable that is not set;
+a revision that fails on one is rendered again with unset variables reading as "" (a warning),
+instead of failing to import. (``op.get_bind()`` offline is :mod:`.offline_engine`.)
 """
 
 from __future__ import annotations
@@ -13,18 +14,22 @@ from typing import Any, Callable
 
 
 class LenientEnviron(MutableMapping):
-    """``os.environ`` for the time of an offline render: a variable that is not set reads as ""
-    (reported through ``on_missing(name)``) instead of raising KeyError at import."""
+    """``os.environ`` for the time of an offline render. Reading a variable that is not set is
+    reported through ``on_missing(name)``; it raises KeyError as usual unless ``lenient`` is
+    set, when it reads as ""."""
 
     def __init__(self, real: MutableMapping, on_missing: Callable[[str], None]):
         self._real = real
         self._on_missing = on_missing
+        self.lenient = False
 
     def __getitem__(self, key: str) -> str:
         try:
             return self._real[key]
         except KeyError:
             self._on_missing(key)
+            if not self.lenient:
+                raise
             return ""
 
     def __setitem__(self, key: str, value: str) -> None:
@@ -52,12 +57,13 @@ class LenientEnviron(MutableMapping):
         return getattr(self._real, name)
 
 
-def swap_environ(on_missing: Callable[[str], None]) -> Callable[[], None]:
-    """Install a LenientEnviron as os.environ; returns the function that restores the real one."""
+def swap_environ(on_missing: Callable[[str], None]) -> tuple[LenientEnviron, Callable[[], None]]:
+    """Install a LenientEnviron as os.environ; returns it and the function restoring the real one."""
     real = os.environ
-    os.environ = LenientEnviron(real, on_missing)  # type: ignore[assignment]
+    lenient = LenientEnviron(real, on_missing)
+    os.environ = lenient  # type: ignore[assignment]
 
     def restore() -> None:
         os.environ = real  # type: ignore[assignment]
 
-    return restore
+    return lenient, restore
