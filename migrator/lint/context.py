@@ -38,10 +38,24 @@ _ACCESS_EXCLUSIVE_KINDS = frozenset({
 TRANSACTION_CONTROL = frozenset({"begin", "commit", "rollback", "savepoint"})
 
 
+def _check_columns(check_sql: str) -> list[str]:
+    """Column names a CHECK expression refers to (the parser leaves them out of the spec)."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(check_sql, read="postgres")
+    except Exception:  # noqa: BLE001 - unreadable: no columns known, so nothing counts as new
+        return []
+    return sorted({c.name.lower() for c in tree.find_all(exp.Column) if c.name})
+
+
 def index_columns(op: Operation) -> list[str]:
     """The plain column names an index (or constraint) covers, lower case."""
     if op.constraint is not None and op.constraint.columns:
         return [c.lower() for c in op.constraint.columns]
+    if op.constraint is not None and op.constraint.check_sql:
+        return _check_columns(op.constraint.check_sql)
     names = [c.name.lower() for c in op.columns if c.name]
     if not names and op.column:
         names = [op.column.lower()]

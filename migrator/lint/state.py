@@ -143,6 +143,8 @@ class SchemaState:
         if spec.type not in ("check", "not_null"):
             return
         col = spec.not_null_column or (spec.columns[0] if spec.type == "not_null" and spec.columns else None)
+        if col is None and spec.type == "check":
+            col = not_null_column_of(spec.check_sql)
         name = (spec.name or f"{key}_{col or 'anon'}_check").lower()
         self.checks.setdefault(key, {})[name] = CheckFact(col.lower() if col else None, created_valid)
 
@@ -180,6 +182,32 @@ class SchemaState:
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def not_null_column_of(check_sql: str | None) -> str | None:
+    """The column a ``CHECK (col IS NOT NULL)`` (or ``NOT (col IS NULL)``) proves not null."""
+    if not check_sql:
+        return None
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        e = sqlglot.parse_one(check_sql, read="postgres")
+    except Exception:  # noqa: BLE001 - an unreadable check proves nothing
+        return None
+
+    def unwrap(x):
+        while isinstance(x, exp.Paren):
+            x = x.this
+        return x
+
+    e = unwrap(e)
+    negated = False
+    if isinstance(e, exp.Not):
+        negated, e = True, unwrap(e.this)
+    if isinstance(e, exp.Is) and isinstance(e.expression, exp.Null) and isinstance(e.this, exp.Column):
+        if bool(e.args.get("negate")) != negated and not e.this.table:
+            return e.this.name.lower()
+    return None
+
+
 def _is_not_null_check(check_sql: str, column: str) -> bool:
-    text = " ".join(check_sql.lower().replace('"', "").split())
-    return text.strip("() ") == f"{column.lower()} is not null"
+    return not_null_column_of(check_sql) == column.lower()
