@@ -108,6 +108,15 @@ _PARAMS = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*(.*)$")
 _ARRAY = re.compile(r"(\s*\[\s*\d*\s*\]\s*)+$")
 
 
+_QUOTED_OR_NOT = re.compile(r'"[^"]*"|[^"]+')
+
+
+def _fold_unquoted(m: re.Match) -> str:
+    """Quoted identifiers keep their case; unquoted parts fold to lower case."""
+    part = m.group()
+    return part if part.startswith('"') else part.lower()
+
+
 def normalize_type(text: str | None) -> str | None:
     """Canonical spelling of a type, for comparing types.
 
@@ -122,11 +131,7 @@ def normalize_type(text: str | None) -> str | None:
     t = _WS.sub(" ", text.strip())
     if not t:
         return None
-    if '"' not in t:
-        t = t.lower()
-    elif t.lower() != '"char"':
-        # Quoted identifiers keep their case; unquoted parts fold to lower case.
-        t = re.sub(r'"[^"]*"|[^"]+', lambda m: m.group() if m.group().startswith('"') else m.group().lower(), t)
+    t = t.lower() if '"' not in t else _QUOTED_OR_NOT.sub(_fold_unquoted, t)
     array = ""
     if t.endswith(" array"):
         t, array = t[: -len(" array")], "[]"
@@ -144,16 +149,15 @@ def normalize_type(text: str | None) -> str | None:
             t = f"{t} {suffix}"  # timestamp(3) with time zone
     if t.startswith("pg_catalog."):
         t = t[len("pg_catalog."):]
+    if t == "float" and params:
+        # float(p): p <= 24 is real, otherwise double precision.
+        try:
+            return ("real" if int(params[1:-1]) <= 24 else "float8") + array
+        except ValueError:
+            return "float8" + array
     base = _TYPE_ALIASES.get(t)
     if base is None:
-        # float(p): p <= 24 is real, otherwise double precision.
-        if t == "float" and params:
-            try:
-                base, params = ("real" if int(params[1:-1]) <= 24 else "float8"), ""
-            except ValueError:
-                base = "float8"
-        else:
-            base = t.replace(" ", "") if '"' not in t else t
+        base = t.replace(" ", "") if '"' not in t else t
     return f"{base}{params}{array}"
 
 
