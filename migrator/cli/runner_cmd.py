@@ -70,7 +70,7 @@ def json_errors(command: str):
                 click.echo(json.dumps({"version": 1, "command": command, "ok": False,
                                        "error": redact_text(e.render()), "exit_code": e.exit_code},
                                       indent=2))
-                raise click.exceptions.Exit(e.exit_code) from None
+                sys.exit(e.exit_code)
         return wrapper
     return deco
 
@@ -153,7 +153,7 @@ def _finish(result, fmt: str) -> None:
     else:
         print_run(result)
     if result.exit_code:
-        raise click.exceptions.Exit(result.exit_code)
+        sys.exit(result.exit_code)
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -267,5 +267,3 @@ def plan(release, phase, sql_only, fmt, **kw):
         click.echo(window_text(result.window))
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(expand())
