@@ -159,16 +159,30 @@ def test_warm_cache_gives_the_same_report_and_corrupt_entries_are_ignored(projec
     assert not (project / ".migrator_cache").exists()
     code1, first, _ = run(["lint", "--format", "json", "migrations"], capsys)
     entries = sorted((project / ".migrator_cache").rglob("*.json"))
-    assert len(entries) == 4
+    runs = [e for e in entries if e.parent.name == "runs"]
+    assert len(entries) == 5 and len(runs) == 1  # one per migration, one for the whole run
     code2, warm, _ = run(["lint", "--format", "json", "migrations"], capsys)
     assert code0 == code1 == code2 == 1 and cold == first == warm
     for i, entry in enumerate(entries):
-        entry.write_bytes([b"", b"{not json", b'{"phase": "bogus"}', b"\x00\xff"][i])
+        entry.write_bytes([b"", b"{not json", b'{"phase": "bogus"}', b"\x00\xff", b"[]"][i])
     code3, again, err = run(["lint", "--format", "json", "migrations"], capsys)
     assert code3 == 1 and again == cold and err == ""
     code4, gitlab_warm, _ = run(["lint", "--format", "gitlab", "migrations"], capsys)
     code5, gitlab_cold, _ = run(["lint", "--format", "gitlab", "--no-cache", "migrations"], capsys)
     assert gitlab_warm == gitlab_cold  # fingerprints do not depend on the cache
+
+
+def test_partial_hit_lints_only_the_changed_migration_with_replayed_state(project, capsys):
+    (project / "migrations" / "003_index.sql").write_text(BAD_INDEX)
+    code, cold, _ = run(["lint", "--format", "json", "migrations"], capsys)
+    (project / "migrations" / "004_widen.sql").write_text(
+        "-- migrator: phase=expand release=1.3.0\nALTER TABLE users ALTER COLUMN email TYPE varchar(100);\n")
+    code, out, _ = run(["lint", "--format", "json", "migrations"], capsys)
+    doc = json.loads(out)
+    assert code == 1 and doc["summary"]["errors"] == json.loads(cold)["summary"]["errors"]
+    assert doc["migrations"][3]["findings"] == []  # the type from 001 came through the replay
+    per_migration = [e for e in (project / ".migrator_cache").rglob("*.json") if e.parent.name != "runs"]
+    assert len(per_migration) == 4
 
 
 def test_cache_misses_after_an_earlier_migration_changes(project, capsys):

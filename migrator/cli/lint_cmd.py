@@ -89,7 +89,7 @@ def lint(paths, fmt, output, server_version, strict, diff_base, no_cache, config
     from ..lint.parallel import lint_paths
 
     report = lint_paths(list(paths), config, stdin_text=stdin_text, use_cache=not no_cache,
-                        jobs=jobs, diff_base=diff_base)
+                        jobs=jobs, diff_base=diff_base, need_operations=fmt in ("sarif", "gitlab"))
     from ..report import render
 
     if output == "-":

@@ -146,10 +146,13 @@ class LintCache:
     def enabled(self) -> bool:
         return self.directory is not None
 
+    # --- one migration's result, under its chained key ---------------------------------------
+
     def _path(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key[2:]}.json"
 
     def get(self, key: str, source) -> LintedMigration | None:
+        """The result stored under ``key`` for ``source``; None when missing or corrupt."""
         if self.directory is None:
             return None
         try:
@@ -162,9 +165,47 @@ class LintCache:
         return linted
 
     def put(self, key: str, linted: LintedMigration) -> None:
+        if self.directory is not None:
+            self._write(self._path(key), encode(linted))
+
+    # --- a whole run, under :func:`run_key` ---------------------------------------------------
+
+    def _run_path(self, key: str) -> Path:
+        return self.directory / "runs" / f"{key}.json"
+
+    def get_run(self, key: str, *, need_operations: bool = True):
+        """The whole report stored under ``key``, or None when missing or corrupt."""
+        from ..model import LintReport, MigrationSource
+
+        if self.directory is None:
+            return None
+        try:
+            with open(self._run_path(key), "rb") as fh:
+                doc = json.loads(fh.read())
+            migrations = []
+            for item in doc["migrations"]:
+                source = MigrationSource(**item["source"])
+                entry = item["result"] if need_operations else {**item["result"], "operations": []}
+                migrations.append(decode(entry, source))
+            return LintReport(migrations, files=int(doc["files"]))
+        except Exception:  # noqa: BLE001 - missing or corrupt: lint for real
+            return None
+
+    def put_run(self, key: str, roots: list[Path], report) -> None:
+        """Store ``report`` as the result of a whole run, when every migration in it came from
+        under ``roots`` (else the key would not cover everything the report depends on)."""
+        if self.directory is None or not all(_within(m.source.path, roots) for m in report.migrations):
+            return
+        doc = {"files": report.files, "migrations": [
+            {"source": _encode_source(m.source), "result": encode(m)} for m in report.migrations]}
+        self._write(self._run_path(key), doc)
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def _write(self, path: Path, doc) -> None:
+        """Atomic: a temporary file renamed into place. A failure disables the cache."""
         if self.directory is None:
             return
-        path = self._path(key)
         try:
             if not path.parent.is_dir():
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -174,7 +215,7 @@ class LintCache:
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(encode(linted), fh, separators=(",", ":"))
+                    json.dump(doc, fh, separators=(",", ":"))
                 os.replace(tmp, path)
             except BaseException:
                 try:
@@ -185,3 +226,80 @@ class LintCache:
         except OSError:
             # A read-only or full disk makes the cache useless, not the lint wrong.
             self.directory = None
+
+
+# ------------------------------------------------------------------ whole runs
+#
+# When nothing under the paths given has changed, the whole report is one cache entry: the key
+# hashes the content of every file under those paths (and the full configuration), so a warm
+# run reads the files once, hashes them and loads one entry, skipping discovery, Alembic
+# rendering, parsing and the rules.
+
+_SKIP_DIRS = {"__pycache__", "node_modules"}
+_BIG = 8 * 1024 * 1024
+
+
+def _tree_roots(paths: list[str]) -> list[Path] | None:
+    roots = []
+    for p in paths:
+        if p == "-":
+            return None
+        path = Path(p)
+        if path.is_file() and path.suffix.lower() not in (".sql", ".py"):
+            return None  # alembic.ini / pyproject.toml may point anywhere
+        roots.append(path.resolve())
+    return roots or None
+
+
+def _tree_digest(roots: list[Path], skip: Path | None) -> str:
+    h = hashlib.sha256()
+    for root in roots:
+        h.update(f"R\0{root}\0".encode())
+        if root.is_file():
+            files = [root]
+        else:
+            files = []
+            for dirpath, dirnames, filenames in os.walk(root):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS
+                                     and (skip is None or Path(dirpath, d) != skip))
+                files.extend(Path(dirpath, f) for f in sorted(filenames) if not f.startswith("."))
+        for f in files:
+            try:
+                st = f.stat()
+                if st.st_size > _BIG:
+                    h.update(f"F\0{f}\0{st.st_size}:{st.st_mtime_ns}\0".encode())
+                    continue
+                data = f.read_bytes()
+            except OSError:
+                h.update(f"E\0{f}\0".encode())
+                continue
+            h.update(f"F\0{f}\0".encode())
+            h.update(hashlib.sha256(data).digest())
+    return h.hexdigest()
+
+
+def _full_config_digest(config) -> str:
+    data = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
+            if f.name not in ("database_url", "webhooks")}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def run_key(paths: list[str], config) -> tuple[str, list[Path]] | None:
+    """Key of a whole run over ``paths``, or None when a whole-run entry cannot be trusted."""
+    roots = _tree_roots(paths)
+    if roots is None:
+        return None
+    skip = config.resolve(config.cache_dir).resolve() if config.cache_dir else None
+    blob = "\0".join([code_stamp(), _full_config_digest(config), str(Path.cwd()),
+                      *map(str, roots), _tree_digest(roots, skip)])
+    return hashlib.sha256(blob.encode()).hexdigest(), roots
+
+
+def _encode_source(s) -> dict:
+    return {"path": s.path, "revision": s.revision, "release": s.release,
+            "declared_phase": s.declared_phase, "kind": s.kind, "text": s.text, "checksum": s.checksum}
+
+
+def _within(path: str, roots: list[Path]) -> bool:
+    p = Path(path).resolve()
+    return any(p == r or r in p.parents for r in roots)

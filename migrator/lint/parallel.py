@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from ..model import LintReport
-from .cache import LintCache, chain_key, run_prefix
+from .cache import LintCache, chain_key, run_key, run_prefix
 
 AUTO_PARALLEL_ABOVE = 200  # migrations to parse before a pool pays for its start-up
 
@@ -87,17 +87,27 @@ def lint_many(sources: list, config, *, cache: LintCache | None = None, jobs: in
 
 
 def lint_paths(paths: list[str], config, *, stdin_text: str | None = None, use_cache: bool = True,
-               jobs: int | None = None, diff_base: str | None = None) -> LintReport:
-    """Find, load and lint migrations: what ``migrator lint`` does before rendering."""
+               jobs: int | None = None, diff_base: str | None = None,
+               need_operations: bool = True) -> LintReport:
+    """Find, load and lint migrations: what ``migrator lint`` does before rendering.
+
+    ``need_operations=False`` lets a whole-run cache hit skip decoding operations (the text,
+    json and github formats do not read them)."""
     changed = None
     if diff_base:
         from .diff import changed_files
 
         changed = changed_files(diff_base)
-    from ..sources.discover import load_sources
+    cache = LintCache.for_config(config, enabled=use_cache)
+    run = run_key(paths, config) if cache.enabled else None
+    report = cache.get_run(run[0], need_operations=need_operations) if run else None
+    if report is None:
+        from ..sources.discover import load_sources
 
-    sources = load_sources(paths, config, stdin_text=stdin_text)
-    report = lint_many(sources, config, cache=LintCache.for_config(config, enabled=use_cache), jobs=jobs)
+        sources = load_sources(paths, config, stdin_text=stdin_text)
+        report = lint_many(sources, config, cache=cache, jobs=jobs)
+        if run:
+            cache.put_run(run[0], run[1], report)
     if changed is not None:
         from .diff import is_changed
 
