@@ -329,3 +329,24 @@ def test_a_revision_handling_a_missing_variable_itself_keeps_its_fallback(tmp_pa
     [src] = load_sources([str(v)], config)
     assert [st.sql for st in src.statements] == ["CREATE SCHEMA app"]
     assert src.diagnostics == []
+
+
+def test_autocommit_isolation_on_the_bind_and_connection_commit(tmp_path, config):
+    v = tmp_path / "versions"
+    v.mkdir()
+    _write_revision(v, "r1.py",
+                    "    assert op.get_bind().dialect.name == 'postgresql'\n"
+                    "    op.execute('ALTER TABLE t ADD COLUMN a int')\n"
+                    "    op.get_bind().commit()\n"
+                    "    op.execute('ALTER TABLE t ADD COLUMN b int')\n"
+                    "    conn = op.get_bind().execution_options(isolation_level='AUTOCOMMIT')\n"
+                    "    conn.execute(sa.text(\"ALTER TYPE mood ADD VALUE 'meh'\"))\n",
+                    revision="r1", down_revision=None, phase="expand", release="1.0.0")
+    [src] = load_sources([str(v)], config)
+    assert src.diagnostics == []
+    assert [(st.sql.split()[0], st.loc.line, st.in_transaction) for st in src.statements] == [
+        ("ALTER", 11, True),
+        ("COMMIT", 12, True),
+        ("ALTER", 13, True),  # SQLAlchemy begins again after conn.commit()
+        ("ALTER", 15, False),  # an AUTOCOMMIT connection runs outside a transaction
+    ]

@@ -78,20 +78,29 @@ class _Recorder:
             frame = frame.f_back
         return Location(self.display, 1, 1)
 
-    def emit(self, sql: str) -> None:
+    def emit(self, sql: str, autocommit: bool = False) -> None:
+        """Record SQL text (one or more statements) at the current revision line.
+        ``autocommit``: it ran on a connection set to AUTOCOMMIT."""
         loc = self.where()
         text = sql.strip()
         if not text:
             return
-        for st in split_sql(text, self.display, wrapped=not self.autocommit):
+        autocommit = autocommit or self.autocommit
+        for st in split_sql(text, self.display, wrapped=not autocommit):
             word = _TX_WORD.match(st.sql)
             word = word.group(1).upper() if word else ""
-            in_tx = not self.autocommit and not self.committed_by_hand
-            if word in ("BEGIN", "START") and not self.autocommit:
+            in_tx = not autocommit and not self.committed_by_hand
+            if word in ("BEGIN", "START") and not autocommit:
                 self.committed_by_hand, in_tx = False, True
             elif word in ("COMMIT", "END", "ROLLBACK", "ABORT"):
-                self.committed_by_hand = not self.autocommit
+                self.committed_by_hand = not autocommit
             self.statements.append(Statement(sql=st.sql, loc=loc, in_transaction=in_tx, note=st.note))
+
+    def connection_ended_transaction(self, word: str) -> None:
+        """``conn.commit()`` / ``conn.rollback()``: recorded, but SQLAlchemy begins a new
+        transaction on the next statement, so what follows is still inside one."""
+        self.emit(word)
+        self.committed_by_hand = False
 
     def warn_once(self, rule: str, message: str, loc: Location | None = None) -> None:
         loc = loc or self.where()
@@ -181,8 +190,9 @@ def _offline_operations(rec: _Recorder, ini_path: Path | None) -> Iterator[None]
         rec.warn_once("hidden-data-migration", HIDDEN_DATA_MESSAGE)
 
     compile_ = _compile(ctx.dialect)
-    offline = OfflineConnection(lambda stmt, params: rec.emit(compile_(stmt, params)),
-                                on_read, rec.emit)
+    offline = OfflineConnection(
+        lambda stmt, params, autocommit: rec.emit(compile_(stmt, params), autocommit),
+        on_read, rec.connection_ended_transaction)
     bind = offline.__enter__()
     impl._exec = _exec
     impl.static_output = static_output

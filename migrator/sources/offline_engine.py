@@ -3,8 +3,10 @@
 Data migrations use the bind the way they would online: ``conn.execute(text(...))``,
 ``.fetchall()``, ORM sessions, ``sa.inspect(conn)``, ``conn.commit()``. Offline there is no
 server, so this module gives SQLAlchemy a PostgreSQL dialect whose DBAPI answers every query
-with no rows: each statement executed is handed to ``on_execute(construct, params)`` and each
-attempt to read rows to ``on_read()``. The connection is a genuine
+with no rows: each statement executed is handed to ``on_execute(construct, params,
+autocommit)`` (autocommit: the connection was set to ``isolation_level="AUTOCOMMIT"``), each
+attempt to read rows to ``on_read()`` and each ``commit()`` / ``rollback()`` to ``on_commit(word)``.
+The connection is a genuine
 :class:`sqlalchemy.engine.Connection`, so ORM sessions and results behave as documented; they
 simply see an empty database.
 """
@@ -25,7 +27,7 @@ _RETURNS_ROWS = re.compile(r"^\s*(?:\(\s*)*(SELECT|WITH|SHOW|VALUES|TABLE|FETCH|
 class _Hooks:
     """Where the current render's callbacks live (one render at a time per process)."""
 
-    on_execute: Callable[[Any, Any], None] | None = None
+    on_execute: Callable[[Any, Any, bool], None] | None = None
     on_read: Callable[[], None] | None = None
     on_commit: Callable[[str], None] | None = None
 
@@ -144,6 +146,9 @@ class OfflinePGDialect(PGDialect):
     def set_isolation_level(self, dbapi_connection: Any, level: str) -> None:
         pass
 
+    def get_isolation_level_values(self, dbapi_conn: Any) -> tuple[str, ...]:
+        return (*super().get_isolation_level_values(dbapi_conn), "AUTOCOMMIT")
+
     def _set_backslash_escapes(self, connection: Any) -> None:
         self._backslash_escapes = False
 
@@ -167,7 +172,8 @@ def _get_engine() -> sa.Engine:
         def _before_execute(conn, clauseelement, multiparams, params, execution_options):
             if _Hooks.on_execute is not None:
                 p = multiparams[0] if multiparams else (params or None)
-                _Hooks.on_execute(clauseelement, p)
+                autocommit = conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+                _Hooks.on_execute(clauseelement, p, autocommit)
 
         @sa.event.listens_for(_engine, "before_cursor_execute")
         def _describe(conn, cursor, statement, parameters, context, executemany):
@@ -186,7 +192,7 @@ class OfflineConnection:
     """Context manager: a connection inside a transaction (as Alembic's is), with the hooks set
     while it is open."""
 
-    def __init__(self, on_execute: Callable[[Any, Any], None], on_read: Callable[[], None],
+    def __init__(self, on_execute: Callable[[Any, Any, bool], None], on_read: Callable[[], None],
                  on_commit: Callable[[str], None]):
         self._hooks = (on_execute, on_read, on_commit)
         self.connection: sa.Connection | None = None
