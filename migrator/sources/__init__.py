@@ -1,1 +1,12 @@
+"""Where migrations come from: files on disk turned into :class:`~migrator.model.MigrationSource`.
 
+- :mod:`.discover` -- ``load_sources(paths, config, stdin_text)``: command-line paths (or the
+  configured project) to sources in migration order.
+- :mod:`.sqlfiles` -- one ``.sql`` file (or stdin) is one migration; header and directory phases.
+- :mod:`.alembic_offline` -- Alembic revisions rendered to SQL with no env.py and no database,
+  each statement on the line of the ``op.*`` call that emitted it.
+- :mod:`.offline_engine` -- ``op.get_bind()`` offline: a real SQLAlchemy connection to an empty
+  PostgreSQL. :mod:`.offline_environ` -- unset environment variables during a render.
+- :mod:`.revision_graph` -- the order revisions run in. :mod:`.project` -- alembic.ini /
+  pyproject.toml ``script_location``.
+"""
