@@ -108,9 +108,6 @@ def test_sarif_uri_is_relative_to_the_git_top_level(tmp_path, monkeypatch):
     (sub / "versions").mkdir(parents=True)
     monkeypatch.chdir(sub)
     report = LintReport([_migration(Path("."), "versions/a.sql", ["CREATE INDEX i ON t (a);"])], files=1)
-    from migrator.report.paths import repo_root
-
-    repo_root.cache_clear()
     doc = json.loads(render(report, "sarif", rules=RULES))
     uri = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
     assert uri == "db/versions/a.sql"
