@@ -111,9 +111,10 @@ def to_findings(rule: catalog.Rule, results, op: Operation | None, loc=None) -> 
 def migration_phase(phases: Iterable[Phase | Operation], declared: str | None = None) -> MigrationPhase:
     """The phase of a migration from its operations' phases (or operations carrying ``phase``).
 
-    Neutral, unknown and rejected operations do not decide it (a rejected operation is reported
-    by its rule; pass its :func:`base_phase` to let it count). No operations: ``empty``; only
-    neutral ones: the declared phase, or expand.
+    Neutral, unknown and rejected operations do not decide it: a rejected operation is reported
+    by its own rule, and counting it too would report it twice (a rename is neither purely
+    expand nor contract). No operations: ``empty``; only neutral ones: the declared phase, or
+    expand.
     """
     seen: set[Phase] = set()
     count = 0

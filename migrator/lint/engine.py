@@ -49,7 +49,7 @@ class MigrationView:
         return d or None
 
     def first(self, phase: Phase) -> Operation | None:
-        for op, p in zip(self.operations, self.base_phases):
+        for op, p in zip(self.operations, self.phases):
             if p is phase and op.kind not in TRANSACTION_CONTROL:
                 return op
         return None
@@ -126,7 +126,7 @@ def lint_parsed(source: MigrationSource, ops: list[Operation], state: SchemaStat
         if stmt.note:
             findings.append(Finding(hidden.name, hidden.severity, stmt.loc, stmt.note, hidden.fix))
     phase = migration_phase(
-        [b for op, b in zip(ops, bases) if op.kind not in TRANSACTION_CONTROL],
+        [p for op, p in zip(ops, phases) if op.kind not in TRANSACTION_CONTROL],
         source.declared_phase,
     )
     view = MigrationView(source, ops, phases, bases, phase, config.server_version)
