@@ -350,3 +350,34 @@ def test_autocommit_isolation_on_the_bind_and_connection_commit(tmp_path, config
         ("ALTER", 13, True),  # SQLAlchemy begins again after conn.commit()
         ("ALTER", 15, False),  # an AUTOCOMMIT connection runs outside a transaction
     ]
+
+
+def test_render_revision_alone_sets_up_and_restores_like_a_full_load(capsys):
+    from migrator.sources.alembic_offline import render_revision
+
+    path_before = list(sys.path)
+    src = render_revision(BROKEN / "c2_orm_and_print.py", "c2.py",
+                          ini_path=PROJECT / "alembic.ini")
+    assert capsys.readouterr().out == ""
+    assert sys.path == path_before
+    assert src.revision == "c2" and len(src.statements) == 3
+    assert all(st.loc.path == "c2.py" for st in src.statements)
+
+
+def test_a_render_hands_alembic_op_back_to_whoever_had_it(config):
+    """The runner may render a revision while its own online migration context is bound."""
+    import io
+
+    from alembic import op
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
+
+    from migrator.sources.alembic_offline import render_revision
+
+    buf = io.StringIO()
+    ctx = MigrationContext.configure(dialect_name="postgresql",
+                                     opts={"as_sql": True, "output_buffer": buf})
+    with Operations.context(ctx):
+        render_revision(VERSIONS / "0001_create_users.py", "0001.py")
+        op.execute("SELECT 42")
+    assert "SELECT 42" in buf.getvalue()

@@ -216,6 +216,12 @@ def _offline_operations(rec: _Recorder, ini_path: Path | None) -> Iterator[None]
         cfg = AlembicConfig()
     env = EnvironmentContext(cfg, None, as_sql=True, dialect_name="postgresql")
     env._migration_context = ctx
+    import alembic.context
+    import alembic.op
+
+    # Whoever had alembic.op / alembic.context bound before (a runner mid-migration) gets
+    # them back afterwards.
+    previous = (getattr(alembic.op, "_proxy", None), getattr(alembic.context, "_proxy", None))
     ops._install_proxy()
     env._install_proxy()
     try:
@@ -223,6 +229,9 @@ def _offline_operations(rec: _Recorder, ini_path: Path | None) -> Iterator[None]
     finally:
         env._remove_proxy()
         ops._remove_proxy()
+        for proxy in previous:
+            if proxy is not None:
+                proxy._install_proxy()
         offline.__exit__(None, None, None)
 
 
@@ -319,7 +328,26 @@ def _run_upgrade(module: Any, rec: _Recorder, ini_path: Path | None) -> None:
 
 def render_revision(path: Path, display: str, *, ini_path: Path | None = None) -> MigrationSource:
     """One revision file rendered offline (attributes, statements, diagnostics). Never raises
-    for a broken revision; an unreadable file is a diagnostic too."""
+    for a broken revision; an unreadable file is a diagnostic too. Sets up sys.path (with
+    alembic.ini's prepend_sys_path), the environment and stdout as :func:`render_revisions`."""
+    path = Path(path)
+    script_dir = path.parent.parent if path.parent.name == "versions" else path.parent
+    sys_path: list[Path] = []
+    if ini_path is not None:
+        from .project import from_alembic_ini
+
+        try:
+            project = from_alembic_ini(Path(ini_path))
+            sys_path = project.sys_path if project else []
+        except MigratorError:
+            pass
+    [source] = render_revisions([(path, display)], script_dir=script_dir, ini_path=ini_path,
+                                sys_path=sys_path)
+    return source
+
+
+def _render_one(path: Path, display: str, ini_path: Path | None) -> MigrationSource:
+    """One revision, rendered inside the set-up of :func:`render_revisions`."""
     real = str(path.resolve())
     rec = _Recorder(real_path=real, display=display)
     src = MigrationSource(path=display, kind="alembic")
@@ -392,7 +420,7 @@ def render_revisions(files: list[tuple[Path, str]], *, script_dir: Path,
             for path, display in files:
                 missing_env.clear()
                 environ.lenient = False
-                src = render_revision(path, display, ini_path=ini_path)
+                src = _render_one(path, display, ini_path)
                 failed = any(f.rule in ("revision-import-error", "revision-render-error")
                              for f in src.diagnostics)
                 if missing_env and failed:
@@ -401,7 +429,7 @@ def render_revisions(files: list[tuple[Path, str]], *, script_dir: Path,
                     # KeyError itself keeps its own fallback.)
                     missing_env.clear()
                     environ.lenient = True
-                    src = render_revision(path, display, ini_path=ini_path)
+                    src = _render_one(path, display, ini_path)
                     for var in dict.fromkeys(missing_env):
                         src.diagnostics.append(Finding(
                             "missing-environment-variable", Severity.WARNING,
