@@ -535,6 +535,12 @@ def _alter_set(a, op, base) -> Operation:
         return op("set_logged", **base)
     if word == "UNLOGGED":
         return op("set_unlogged", **base)
+    if a.args.get("access_method") is not None:
+        return op("alter_table_other", reason="SET ACCESS METHOD", **base)  # rewrites the table
+    if word:
+        return op("alter_table_other", reason=f"SET {word}", **base)  # SET WITHOUT CLUSTER
+    if a.args.get("expressions"):
+        return op("alter_table_other", reason="SET (storage parameters)", **base)
     return op("alter_table_other", reason="ALTER TABLE ... SET", **base)
 
 
@@ -553,14 +559,10 @@ def _constraint_spec(c) -> ConstraintSpec | None:
         spec = ConstraintSpec(name=name, type="check", check_sql=_sql(check))
         while isinstance(check, exp.Paren):
             check = check.this
+        # Exactly "col IS NOT NULL" (the form PostgreSQL's SET NOT NULL can use as proof).
         if (isinstance(check, exp.Is) and check.args.get("negate")
-                and isinstance(check.expression, exp.Null) and isinstance(check.this, exp.Column)
-                and not check.this.args.get("table")):
+                and isinstance(check.expression, exp.Null) and isinstance(check.this, exp.Column)):
             spec.not_null_column = _ident(check.this)
-            spec.columns = [spec.not_null_column]
-        elif isinstance(check, exp.Not) and isinstance(check.this, exp.Is) \
-                and isinstance(check.this.expression, exp.Null) and isinstance(check.this.this, exp.Column):
-            spec.not_null_column = _ident(check.this.this)  # NOT (col IS NULL)
             spec.columns = [spec.not_null_column]
         return spec
     if isinstance(inner, exp.UniqueColumnConstraint):
