@@ -275,3 +275,13 @@ def test_alembic_revision_findings_point_at_the_py_lines(tmp_path):
     assert [(f.rule, f.loc.path, f.loc.line) for f in m.findings] == [
         ("concurrently-in-transaction", "versions/a1_add.py", 14)]
     assert m.phase is MigrationPhase.EXPAND and m.rejected
+
+
+def test_suppressions_in_the_leading_comment_block_are_not_header_errors():
+    text = ("-- migrator: phase=expand release=1.0.0\n"
+            "-- migrator: ignore-file[truncate] scratch tables of the importer\n"
+            "-- migrator: ignore[rename-column] nothing reads nick since 0.9\n"
+            "ALTER TABLE users RENAME COLUMN nick TO nickname;\nTRUNCATE scratch;\n")
+    src = sql_source(text.encode(), "0001.sql")
+    m = lint_sources([src], Config()).migrations[0]
+    assert m.findings == [] and m.source.declared_phase == "expand"

@@ -29,7 +29,7 @@ from . import catalog
 from .classify import base_phase, evaluate, migration_phase, to_findings
 from .context import TRANSACTION_CONTROL, MigrationContext
 from .state import SchemaState
-from .suppress import apply_suppressions
+from .suppress import SUPPRESSION_COMMENT, apply_suppressions
 
 
 @dataclass
@@ -132,12 +132,25 @@ def lint_parsed(source: MigrationSource, ops: list[Operation], state: SchemaStat
     view = MigrationView(source, ops, phases, bases, phase, config.server_version)
     for rule in catalog.migration_rules():
         findings.extend(to_findings(rule, rule.check_migration(view), None, loc=_migration_loc(source, ops)))
-    findings.extend(source.diagnostics)
+    findings.extend(_diagnostics(source))
     findings = apply_suppressions(findings, source.text, source.path,
                                   known_rules={r.name for r in catalog.all_rules()})
     findings = _configured(findings, config)
     findings.sort(key=lambda f: (f.loc.path, f.loc.line, f.loc.column, f.rule))
     return LintedMigration(source=source, operations=ops, phase=phase, findings=findings)
+
+
+def _diagnostics(source: MigrationSource) -> list[Finding]:
+    """The source's own findings. Suppression comments share the ``migrator:`` prefix with the
+    .sql header; a header reader that took one for a malformed header item is corrected here."""
+    lines = source.text.splitlines()
+    out = []
+    for f in source.diagnostics:
+        if f.rule == "bad-migration-header" and 0 < f.loc.line <= len(lines) \
+                and SUPPRESSION_COMMENT.search(lines[f.loc.line - 1]):
+            continue
+        out.append(f)
+    return out
 
 
 def _migration_loc(source: MigrationSource, ops: list[Operation]):

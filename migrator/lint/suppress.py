@@ -21,6 +21,8 @@ _PATTERN = re.compile(
     re.IGNORECASE,
 )
 
+SUPPRESSION_COMMENT = re.compile(r"(?:--|#)\s*migrator:\s*ignore(?:-file)?\s*\[", re.IGNORECASE)
+
 NOT_SUPPRESSIBLE = frozenset({"suppression-without-reason", "unused-suppression"})
 
 
