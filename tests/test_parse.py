@@ -515,3 +515,37 @@ def test_parse_throughput():
         parse(s)
     rate = len(sqls) / (time.perf_counter() - t0)
     assert rate > 1500, f"{rate:.0f} statements/s"
+
+
+# ---- robustness -------------------------------------------------------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_WORDS = ["ALTER", "TABLE", "ADD", "COLUMN", "DROP", "CONSTRAINT", "CREATE", "INDEX", "ON", "(",
+          ")", ",", "t", "a", "'x'", "$$ y; $$", "NOT", "NULL", "VALID", "CHECK", "USING", "TYPE",
+          "SET", "DEFAULT", "IF", "EXISTS", "ONLY", "RENAME", "TO", "CONCURRENTLY", "UNIQUE",
+          "PRIMARY", "KEY", "FOREIGN", "REFERENCES", ".", '"Q"', "int", "varchar(3)", "WHERE",
+          "=", "1", "GRANT", "COMMENT", "IS", "LOCK", "IN", "MODE", "VACUUM", "FULL", "DO",
+          "--c\n", "/* c */", "ATTACH", "PARTITION", "VALUE", "VIEW", "MATERIALIZED", "TRIGGER",
+          "FUNCTION", "TRUNCATE", "CASCADE", "UPDATE", "DELETE", "FROM", "INSERT", "INTO",
+          "GENERATED", "ALWAYS", "AS", "IDENTITY", "STORED", "E'\\''", "::", "[", "]", "*"]
+_HEADS = ["ALTER TABLE t", "CREATE", "DROP", "ALTER", "CREATE TABLE t (", "ALTER TABLE t ADD",
+          "ALTER TABLE t ALTER COLUMN a", "COMMENT ON", "GRANT", "LOCK", "REINDEX", "VACUUM (",
+          "SET", "CLUSTER", "ALTER TYPE t", "DROP INDEX", "CREATE INDEX", "WITH x AS (", "UPDATE t",
+          "DELETE FROM", "ROLLBACK", "CALL", ""]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(_HEADS), st.lists(st.sampled_from(_WORDS), max_size=12))
+def test_word_soup_never_hits_an_internal_error(head, words):
+    sql = head + " " + " ".join(words)
+    for op in parse(sql):
+        assert op.kind in KINDS
+        assert not (op.reason or "").startswith("internal parser error"), (sql, op.reason)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80))
+def test_arbitrary_text_never_raises(text):
+    for op in parse(text):
+        assert op.kind in KINDS

@@ -163,3 +163,28 @@ def test_large_script_splits_in_linear_time():
     assert len(out) == 40000
     assert out[-1].loc.line == 40000
     assert elapsed < 3.0, f"splitting 2 MB took {elapsed:.2f}s"
+
+
+# ---- property: joining statements with semicolons and splitting gives them back ---------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_FRAGMENTS = ["SELECT 1", "'a;b'", "'it''s;'", "E'\\';'", '"q;x"', "$$ ; $$", "$t$ $$; $t$",
+              "/* c; /* n; */ */", "x", "(a, b)", "-- c;\n", "t.a", "$1", "a$b"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_FRAGMENTS), min_size=1, max_size=6), min_size=1, max_size=6))
+def test_split_inverts_join(parts):
+    statements = ["SELECT " + " ".join(p) for p in parts]
+    text = ";\n".join(statements) + ";"
+    got = [s.sql for s in split_sql(text, "p.sql")]
+    want = [s.rstrip() for s in statements]
+    assert got == want
+    # every statement starts on the line the join put it on
+    lines = [s.loc.line for s in split_sql(text, "p.sql")]
+    expected_lines, line = [], 1
+    for s in statements:
+        expected_lines.append(line)
+        line += s.count("\n") + 1
+    assert lines == expected_lines

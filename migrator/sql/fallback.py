@@ -891,6 +891,8 @@ def _constraint(c: Cursor) -> ConstraintSpec | None:
             break
     if c.accept("CHECK"):
         check_sql = _paren_inner(c)
+        if check_sql is None:
+            return None
         spec = ConstraintSpec(name=name, type="check", not_valid=not_valid, check_sql=check_sql)
         inner = tokenize(check_sql)
         while len(inner) > 2 and inner[0].text == "(" and inner[-1].text == ")":
