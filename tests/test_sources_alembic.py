@@ -381,3 +381,20 @@ def test_a_render_hands_alembic_op_back_to_whoever_had_it(config):
         render_revision(VERSIONS / "0001_create_users.py", "0001.py")
         op.execute("SELECT 42")
     assert "SELECT 42" in buf.getvalue()
+
+
+def test_versions_dir_given_directly_still_uses_the_ini_prepend_sys_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "tenantnames.py").write_text("SCHEMA = 'tenant_a'\n")
+    v = tmp_path / "db" / "versions"
+    v.mkdir(parents=True)
+    _write_revision(v, "r1.py", "    from tenantnames import SCHEMA\n"
+                                "    op.execute(f'CREATE SCHEMA {SCHEMA}')\n",
+                    revision="r1", down_revision=None, phase="expand", release="1.0.0")
+    (tmp_path / "alembic.ini").write_text(
+        "[alembic]\nscript_location = %(here)s/db\nprepend_sys_path = %(here)s/lib\n")
+    for arg in ("db/versions", "db", "db/versions/r1.py"):
+        sys.modules.pop("tenantnames", None)
+        [src] = load_sources([arg], Config(root=tmp_path))
+        assert [st.sql for st in src.statements] == ["CREATE SCHEMA tenant_a"], arg

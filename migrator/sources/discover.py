@@ -206,13 +206,16 @@ class _Loader:
         if (directory / "versions").is_dir() and (
             (directory / "env.py").is_file() or any((directory / "versions").glob("*.py"))
         ):
-            self.project(AlembicProject(directory, [directory / "versions"]), arg)
+            ini = _find_ini(directory)
+            self.project(AlembicProject(directory, [directory / "versions"], ini,
+                                        _prepend_sys_path(ini)), arg)
             return
         if _looks_like_versions_dir(directory):
             files = [(p, _join(arg, rel)) for p, rel in _walk(directory, arg, ".py")
                      if not rel.name.startswith("_")]
             files.sort(key=lambda f: _path_key(PurePosixPath(f[1])))
-            self.revisions(files, directory.parent, _find_ini(directory))
+            ini = _find_ini(directory)
+            self.revisions(files, directory.parent, ini, sys_path=_prepend_sys_path(ini))
             return
         ordered = order_sql_files(_walk(directory, arg, ".sql"))
         self.sql_files([(p, _join(arg, rel)) for p, rel in ordered])
@@ -239,8 +242,9 @@ class _Loader:
             # Its parents live beside it: known, not rendered.
             siblings = [read_revision_ids(_read_text(f)).get("revision")
                         for f in p.parent.glob("*.py") if f.resolve() != p.resolve()]
-            self.revisions([(p, arg)], script_dir, _find_ini(p.parent),
-                           [r for r in siblings if isinstance(r, str)])
+            ini = _find_ini(p.parent)
+            self.revisions([(p, arg)], script_dir, ini,
+                           [r for r in siblings if isinstance(r, str)], _prepend_sys_path(ini))
         elif p.name == "alembic.ini" or p.suffix.lower() == ".ini":
             project = from_alembic_ini(p, arg)
             if project is None:
@@ -263,6 +267,17 @@ def _read_text(path: Path) -> str:
         return path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
+
+
+def _prepend_sys_path(ini: Path | None) -> list[Path]:
+    """prepend_sys_path of a nearby alembic.ini (best effort: a broken ini adds nothing)."""
+    if ini is None:
+        return []
+    try:
+        project = from_alembic_ini(ini)
+    except UsageError:
+        return []
+    return project.sys_path if project else []
 
 
 def _find_ini(start: Path) -> Path | None:
