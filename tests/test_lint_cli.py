@@ -194,14 +194,27 @@ def test_cache_misses_after_an_earlier_migration_changes(project, capsys):
     assert run(["lint", "migrations"], capsys)[0] == 1
 
 
-def test_parse_pool_gives_the_same_report_as_one_process(project, capsys):
+def test_process_pool_gives_the_same_report_as_one_process(project, capsys):
+    # State-dependent migrations spread over every chunk: the pool must thread the schema state.
     mig = project / "migrations"
-    for i in range(3, 40):
-        body = BAD_INDEX.replace("idx_users_email", f"idx_{i}") if i % 5 == 0 else ADD_COLUMN.replace("full_name", f"c{i}")
+    for i in range(3, 60):
+        if i % 5 == 0:
+            body = BAD_INDEX.replace("idx_users_email", f"idx_{i}")
+        elif i % 7 == 0:
+            body = f"-- migrator: phase=expand release=1.1.0\nCREATE TABLE t{i} (id int, v varchar(10));\n"
+        elif i % 7 == 1 and i > 7:
+            body = f"-- migrator: phase=expand release=1.1.0\nALTER TABLE t{i - 1} ALTER COLUMN v TYPE varchar(20);\n"
+        else:
+            body = ADD_COLUMN.replace("full_name", f"c{i}")
         (mig / f"{i:03d}_m.sql").write_text(body)
     _, one, _ = run(["lint", "--format", "json", "--no-cache", "--jobs", "1", "migrations"], capsys)
     _, pool, _ = run(["lint", "--format", "json", "--no-cache", "--jobs", "2", "migrations"], capsys)
-    assert one == pool and json.loads(one)["summary"]["errors"] >= 7
+    assert one == pool
+    doc = json.loads(one)
+    assert doc["summary"]["errors"] == 12  # 11 bad indexes; 036 widens t35, never created
+    widen = {m["path"]: bool(m["findings"]) for m in doc["migrations"]
+             if "ALTER COLUMN v" in (project / m["path"]).read_text()}
+    assert widen == {f"migrations/{i:03d}_m.sql": i == 36 for i in (8, 22, 29, 36, 43, 57)}
 
 
 def test_rules_lists_the_catalog_as_text_and_json(project, capsys):

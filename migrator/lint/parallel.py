@@ -1,55 +1,107 @@
-"""Linting many migrations fast: result cache first, then parse the misses in a process pool,
-then walk every migration in order through the engine (the schema state is sequential).
+"""Linting many migrations fast: the result cache first, then the misses in a process pool.
 
-Parsing (sqlglot) is the expensive, state-free part, so it is the part that runs in parallel;
-rules and the schema state run in the parent, in order. Cached results are replayed into the
-schema state from their stored operations, so a partially cached run parses only the files it
-has not seen."""
+The schema state is sequential (migration N starts from N-1's state-out), but what advances it is
+only the operations, in order (``SchemaState.apply``), and parsing is state-free. So a large run
+goes in two rounds over contiguous chunks of the migrations:
+
+1. workers parse their chunk (sqlglot: the expensive part) and send the operations back;
+2. the parent walks all operations in order through ``SchemaState.apply`` (cheap) to get the
+   state at each chunk's start, then workers run the rules over their chunk from that state.
+
+Cached results are replayed into the state from their stored operations, so a partially cached
+run parses only what it has not seen. Workers are forked, so sources, operations and states
+reach them without pickling; only results travel back."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from ..model import LintReport
+from ..model import LintedMigration, LintReport
 from .cache import LintCache, chain_key, run_key, run_prefix
 
-AUTO_PARALLEL_ABOVE = 200  # migrations to parse before a pool pays for its start-up
+AUTO_PARALLEL_ABOVE = 200  # migrations to lint before a pool pays for its start-up
 
-
-def _parse_chunk(args):
-    """Worker: parse the statements of several sources; returns one list of operations each."""
-    sources, server_version = args
-    from .engine import parse_source
-
-    return [parse_source(source, server_version) for source in sources]
+# What forked workers read (set in the parent just before the pool forks).
+_JOB: dict = {}
 
 
 def _workers(jobs: int | None, todo: int) -> int:
-    cpus = os.cpu_count() or 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if jobs in (None, 0):
         return min(cpus, 8) if todo > AUTO_PARALLEL_ABOVE and cpus > 1 else 1
     return max(1, min(jobs, todo))
 
 
-def parse_in_pool(sources: list, server_version: int, workers: int) -> list[list]:
-    """Operations for each source, parsed in ``workers`` processes (order kept)."""
+def _parse_chunk(indices: list[int]) -> list[tuple[int, list]]:
+    from .engine import parse_source
+
+    sources, version = _JOB["sources"], _JOB["config"].server_version
+    return [(i, parse_source(sources[i], version)) for i in indices]
+
+
+def _lint_chunk(task: tuple[int, int, dict]) -> list[tuple[int, list, str, list]]:
+    from .engine import lint_migration
+    from .state import SchemaState
+
+    start, stop, state_in = task
+    sources, ops, hits, config = _JOB["sources"], _JOB["ops"], _JOB["hits"], _JOB["config"]
+    state = SchemaState.from_dict(state_in)
+    out = []
+    for i in range(start, stop):
+        if hits[i] is not None:
+            for op in hits[i].operations:
+                state.apply(op)
+            continue
+        linted = lint_migration(sources[i], state, config, operations=ops[i])
+        out.append((i, linted.operations, linted.phase, linted.findings))
+    return out
+
+
+def _pool(workers: int):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    chunks = max(workers * 4, 1)
-    size = max(1, -(-len(sources) // chunks))
-    batches = [(sources[i:i + size], server_version) for i in range(0, len(sources), size)]
-    ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        results: list[list] = []
-        for part in pool.map(_parse_chunk, batches):
-            results.extend(part)
-    return results
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+
+
+def _chunks(indices: list[int], parts: int) -> list[list[int]]:
+    size = max(1, -(-len(indices) // parts))
+    return [indices[i:i + size] for i in range(0, len(indices), size)]
+
+
+def _lint_in_pool(sources: list, results: list, misses: list[int], config, workers: int) -> None:
+    """Fill ``results[i]`` for every miss, in two forked rounds (module docstring)."""
+    from .state import SchemaState
+
+    _JOB.clear()
+    _JOB.update(sources=sources, config=config)
+    ops: list = [None] * len(sources)
+    try:
+        with _pool(workers) as pool:
+            for part in pool.map(_parse_chunk, _chunks(misses, workers * 4)):
+                for i, parsed in part:
+                    ops[i] = parsed
+        # The state each chunk starts from; chunks are contiguous ranges ending at the last miss.
+        bounds = [c[0] for c in _chunks(misses, workers * 2)] + [misses[-1] + 1]
+        tasks, state, at = [], SchemaState(), 0
+        for start, stop in zip(bounds, bounds[1:]):
+            for i in range(at, start):
+                for op in (results[i].operations if results[i] is not None else ops[i]):
+                    state.apply(op)
+            at = start
+            tasks.append((start, stop, state.to_dict()))
+        _JOB.update(ops=ops, hits=list(results))
+        with _pool(workers) as pool:
+            for part in pool.map(_lint_chunk, tasks):
+                for i, operations, phase, findings in part:
+                    results[i] = LintedMigration(sources[i], operations, phase, findings)
+    finally:
+        _JOB.clear()
 
 
 def lint_many(sources: list, config, *, cache: LintCache | None = None, jobs: int | None = None) -> LintReport:
-    """Lint ``sources`` in order with the result cache and, for many misses, a parse pool."""
+    """Lint ``sources`` in order with the result cache and, for many misses, a process pool."""
     from .engine import check_rule_config, lint_migration
     from .state import SchemaState
 
@@ -65,24 +117,19 @@ def lint_many(sources: list, config, *, cache: LintCache | None = None, jobs: in
             previous = keys[i] = chain_key(previous, prefix, source)
             results[i] = cache.get(previous, source)
     misses = [i for i in range(n) if results[i] is None]
-    last_miss = misses[-1] if misses else -1
-
-    parsed: dict[int, list] = {}
     workers = _workers(jobs, len(misses))
-    if workers > 1:
-        todo = [sources[i] for i in misses]
-        for i, ops in zip(misses, parse_in_pool(todo, config.server_version, workers)):
-            parsed[i] = ops
-
-    state = SchemaState()
-    for i in range(last_miss + 1):
-        if results[i] is not None:
-            for op in results[i].operations:  # replay: the state this migration leaves behind
-                state.apply(op)
-            continue
-        linted = lint_migration(sources[i], state, config, operations=parsed.get(i))
-        results[i] = linted
-        cache.put(keys[i], linted)
+    if misses and workers > 1 and hasattr(os, "fork"):
+        _lint_in_pool(sources, results, misses, config, workers)
+    else:
+        state = SchemaState()
+        for i in range(misses[-1] + 1 if misses else 0):
+            if results[i] is not None:
+                for op in results[i].operations:  # replay: the state this migration leaves behind
+                    state.apply(op)
+                continue
+            results[i] = lint_migration(sources[i], state, config)
+    for i in misses:
+        cache.put(keys[i], results[i])
     return LintReport(results, files=len({s.path for s in sources}))
 
 
