@@ -163,3 +163,50 @@ def test_rejected_exactly_when_an_error_rule_fires_on_the_operation():
                 ctx.after(o)
                 checked += 1
     assert checked > 250
+
+
+# --- any sequence of operations ----------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from migrator.model import KINDS  # noqa: E402
+
+_names = st.sampled_from(["users", "orders", "t", None])
+_cols = st.lists(st.builds(ColumnSpec, name=st.sampled_from(["a", "b", "email"]),
+                           type=st.sampled_from(["int", "varchar(20)", "text", None]),
+                           not_null=st.booleans(), has_default=st.booleans(),
+                           default_volatile=st.booleans(), serial=st.booleans(),
+                           identity=st.booleans(), generated_stored=st.booleans(),
+                           unique=st.booleans(), references=st.sampled_from([None, "x"])),
+                 max_size=2)
+_constraints = st.one_of(st.none(), st.builds(
+    ConstraintSpec, name=st.sampled_from(["c", None]),
+    type=st.sampled_from(["check", "foreign_key", "unique", "primary_key", "exclude", "not_null"]),
+    columns=st.lists(st.sampled_from(["a", "email"]), max_size=2), not_valid=st.booleans(),
+    using_index=st.sampled_from([None, "i"]), check_sql=st.sampled_from([None, "a > 0", "email IS NOT NULL"]),
+    not_null_column=st.sampled_from([None, "email"]), references=st.sampled_from([None, "x"])))
+_ops = st.builds(
+    Operation, kind=st.sampled_from(sorted(KINDS)), loc=st.just(LOC), sql=st.just("..."),
+    table=_names, column=st.sampled_from([None, "a", "email"]), name=st.sampled_from([None, "c", "i"]),
+    new_name=st.sampled_from([None, "n"]), object_type=st.sampled_from([None, "view", "function", "index", "type"]),
+    columns=_cols, constraint=_constraints, new_type=st.sampled_from([None, "text", "bigint", "varchar(50)"]),
+    using=st.sampled_from([None, "a::int"]), concurrently=st.booleans(), unique=st.booleans(),
+    cascade=st.booleans(), has_where=st.booleans(), in_transaction=st.booleans(),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_ops, max_size=8), st.sampled_from([10, 11, 12, 15]))
+def test_any_sequence_of_operations_is_classified_without_disagreement(ops, version):
+    ctx = MigrationContext(server_version=version)
+    phases = []
+    for o in ops:
+        ctx.before(o)
+        phase, found = evaluate(o, ctx)
+        assert (phase is R) == any(f.severity is Severity.ERROR for f in found)
+        assert all(f.message and f.fix for f in found)
+        phases.append(phase)
+        ctx.after(o)
+    assert migration_phase(phases) in set(MigrationPhase)
+    SchemaState.from_dict(ctx.state.to_dict())

@@ -74,8 +74,10 @@ def base_phase(op: Operation, ctx: MigrationContext) -> Phase:
         if op.unique and not (op.table_created_here or ctx.columns_created_here(op)):
             return C  # the old release's duplicate writes now fail
         return E
-    if kind in ("set_not_null", "rename_column", "rename_table"):
-        return E if op.table_created_here else phase
+    if op.table_created_here and phase is C:
+        # Removing or tightening on a table created earlier in this migration: no release
+        # has used the table yet.
+        return E
     if kind == "rename_object" and (op.object_type or "") in NEUTRAL_RENAMES:
         return N
     if kind in ("drop_object", "create_object") and (op.object_type or "") == "index":
