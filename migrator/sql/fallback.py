@@ -455,15 +455,18 @@ def _create_index(stmt, c, unique):
     schema, table = c.qualified()
     if c.accept("USING"):
         c.ident()
-    cols: list[ColumnSpec] = []
+    names: list[str] = []
     if c.peek() == "(":
         start = c.i + 1
-        depth = c.toks[c.i].depth + 1
         c.skip_parens()
         for a, b in split_commas(c.toks, start, c.i - 1):
             t = c.toks[a]
-            if t.kind in ("word", "qid") and t.depth == depth and (b - a == 1 or c.toks[a + 1].text != "("):
-                cols.append(ColumnSpec(name=t.value))
+            if t.kind in ("word", "qid") and (b - a == 1 or c.toks[a + 1].text != "("):
+                found = [t.value]  # a plain column, maybe with opclass / ASC / NULLS LAST
+            else:
+                found = _expression_columns(c.text_from(a, b))
+            names.extend(n for n in found if n not in names)
+    cols = [ColumnSpec(name=n) for n in names]
     has_where = False
     where_sql = None
     for j in range(c.i, c.end):
@@ -473,7 +476,8 @@ def _create_index(stmt, c, unique):
             break
     return [make(stmt, "create_index", name=name, table=table, schema=schema, unique=unique,
                  concurrently=concurrently, if_not_exists=ine, columns=cols,
-                 column=cols[0].name if cols else None, has_where=has_where, where_sql=where_sql)]
+                 column=names[0] if len(names) == 1 else None, has_where=has_where,
+                 where_sql=where_sql)]
 
 
 # -- DROP -----------------------------------------------------------------------------------------
@@ -893,7 +897,8 @@ def _constraint(c: Cursor) -> ConstraintSpec | None:
         check_sql = _paren_inner(c)
         if check_sql is None:
             return None
-        spec = ConstraintSpec(name=name, type="check", not_valid=not_valid, check_sql=check_sql)
+        spec = ConstraintSpec(name=name, type="check", not_valid=not_valid, check_sql=check_sql,
+                              columns=_expression_columns(check_sql))
         inner = tokenize(check_sql)
         while len(inner) > 2 and inner[0].text == "(" and inner[-1].text == ")":
             inner = inner[1:-1]
@@ -923,6 +928,13 @@ def _constraint(c: Cursor) -> ConstraintSpec | None:
         return ConstraintSpec(name=name, type="not_null", columns=[col] if col else [],
                               not_null_column=col)
     return None
+
+
+def _expression_columns(sql: str) -> list[str]:
+    """Columns an expression refers to, read by sqlglot (empty when it cannot)."""
+    from migrator.sql.parse import expression_columns
+
+    return expression_columns(sql) or []
 
 
 def _paren_inner(c: Cursor) -> str | None:

@@ -381,22 +381,41 @@ def _mark_table_constraint(e, by_name: dict) -> None:
             by_name[cols[0]].references = _table(ref.this)[1]
 
 
+def _column_refs(nodes) -> list[str]:
+    """Names of the columns the expressions refer to, in order, without repeats (the operator
+    class and collation of an index element are not columns)."""
+    out: list[str] = []
+    for node in nodes:
+        for col in node.find_all(exp.Column):
+            if isinstance(col.parent, exp.Opclass) and col.parent.args.get("expression") is col:
+                continue
+            name = _ident(col)
+            if name and name not in out:
+                out.append(name)
+    return out
+
+
+def expression_columns(sql: str) -> list[str] | None:
+    """Columns an expression's text refers to (None when sqlglot cannot read it)."""
+    try:
+        tree = sqlglot.parse_one(sql, read=_DIALECT)
+    except Exception:  # noqa: BLE001
+        return None
+    return _column_refs([tree]) if tree is not None else None
+
+
 def _create_index(tree, op) -> Operation:
     idx = tree.this
     schema, table = _table(idx.args.get("table"))
     params = idx.args.get("params")
     where = params.args.get("where") if params is not None else None
-    cols: list[ColumnSpec] = []
-    for o in (params.args.get("columns") or []) if params is not None else []:
-        e = o.this if isinstance(o, exp.Ordered) else o
-        while isinstance(e, (exp.Opclass, exp.Collate)):
-            e = e.this
-        if isinstance(e, exp.Column):
-            cols.append(ColumnSpec(name=_ident(e) or ""))
+    # Every column the index covers, in expressions too: lower(email) covers email.
+    names = _column_refs(params.args.get("columns") or []) if params is not None else []
+    cols = [ColumnSpec(name=n) for n in names]
     return op("create_index", name=_ident(idx.this), table=table, schema=schema,
               unique=bool(tree.args.get("unique")), concurrently=bool(tree.args.get("concurrently")),
               if_not_exists=bool(tree.args.get("exists")), columns=cols,
-              column=cols[0].name if cols else None,
+              column=names[0] if len(names) == 1 else None,
               has_where=where is not None, where_sql=_sql(where.this) if where is not None else None)
 
 
@@ -556,7 +575,8 @@ def _constraint_spec(c) -> ConstraintSpec | None:
                               references=_table(ref.this)[1] if ref is not None else None)
     if isinstance(inner, exp.CheckColumnConstraint):
         check = inner.this
-        spec = ConstraintSpec(name=name, type="check", check_sql=_sql(check))
+        spec = ConstraintSpec(name=name, type="check", check_sql=_sql(check),
+                              columns=_column_refs([check]))
         while isinstance(check, exp.Paren):
             check = check.this
         # Exactly "col IS NOT NULL" (the form PostgreSQL's SET NOT NULL can use as proof).
@@ -571,7 +591,9 @@ def _constraint_spec(c) -> ConstraintSpec | None:
     if isinstance(inner, (exp.PrimaryKey, exp.PrimaryKeyColumnConstraint)):
         return ConstraintSpec(name=name, type="primary_key", columns=_names(inner.expressions))
     if isinstance(inner, exp.ExcludeColumnConstraint):
-        return ConstraintSpec(name=name, type="exclude")
+        params = inner.this
+        elements = params.args.get("columns") or [] if isinstance(params, exp.IndexParameters) else []
+        return ConstraintSpec(name=name, type="exclude", columns=_column_refs(elements))
     return None
 
 
