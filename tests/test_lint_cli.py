@@ -256,3 +256,21 @@ def test_clirunner_exit_codes(project):
     runner = CliRunner()
     assert runner.invoke(cli, ["lint", "migrations/001_users.sql"]).exit_code == 0
     assert runner.invoke(cli, ["lint", "migrations"]).exit_code == 1
+
+
+def test_an_unusable_cache_directory_is_not_fatal(project, capsys, monkeypatch):
+    (project / "blocker").write_text("a file where the cache directory should be")
+    monkeypatch.setenv("MIGRATOR_CACHE_DIR", "blocker")
+    (project / "migrations" / "003_index.sql").write_text(BAD_INDEX)
+    code, out, err = run(["lint", "--format", "json", "migrations"], capsys)
+    assert code == 1 and json.loads(out)["summary"]["errors"] >= 1 and err == ""
+
+
+def test_whole_run_cache_misses_when_any_file_under_the_path_changes(project, capsys):
+    assert run(["lint", "migrations"], capsys)[0] == 0
+    assert run(["lint", "migrations"], capsys)[0] == 0
+    (project / "migrations" / "002_add_name.sql").write_text(BAD_INDEX)  # same path, new content
+    code, out, _ = run(["lint", "migrations"], capsys)
+    assert code == 1 and "002_add_name.sql:3:1: error" in out
+    leftovers = [p for p in (project / ".migrator_cache").rglob(".tmp-*")]
+    assert leftovers == []  # writes are atomic renames

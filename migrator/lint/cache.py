@@ -237,9 +237,16 @@ class LintCache:
 
 _SKIP_DIRS = {"__pycache__", "node_modules"}
 _BIG = 8 * 1024 * 1024
+_MAX_FILES = 20000  # a tree larger than this is not worth hashing on every run
 
 
-def _tree_roots(paths: list[str]) -> list[Path] | None:
+class _TooBig(Exception):
+    pass
+
+
+def _tree_roots(paths: list[str], config) -> list[Path] | None:
+    if not paths:  # the configured project: everything under the configuration's directory
+        return [Path(config.root).resolve()]
     roots = []
     for p in paths:
         if p == "-":
@@ -263,6 +270,8 @@ def _tree_digest(roots: list[Path], skip: Path | None) -> str:
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS
                                      and (skip is None or Path(dirpath, d) != skip))
                 files.extend(Path(dirpath, f) for f in sorted(filenames) if not f.startswith("."))
+                if len(files) > _MAX_FILES:
+                    raise _TooBig
         for f in files:
             try:
                 st = f.stat()
@@ -286,12 +295,16 @@ def _full_config_digest(config) -> str:
 
 def run_key(paths: list[str], config) -> tuple[str, list[Path]] | None:
     """Key of a whole run over ``paths``, or None when a whole-run entry cannot be trusted."""
-    roots = _tree_roots(paths)
+    roots = _tree_roots(paths, config)
     if roots is None:
         return None
     skip = config.resolve(config.cache_dir).resolve() if config.cache_dir else None
+    try:
+        tree = _tree_digest(roots, skip)
+    except _TooBig:
+        return None
     blob = "\0".join([code_stamp(), _full_config_digest(config), str(Path.cwd()),
-                      *map(str, roots), _tree_digest(roots, skip)])
+                      *map(str, roots), tree])
     return hashlib.sha256(blob.encode()).hexdigest(), roots
 
 
