@@ -23,6 +23,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # rows release 1.2.0 wrote carry only full_name: give the old columns a value first
+    op.execute("UPDATE users SET first_name = coalesce(first_name, full_name, ''), "
+               "last_name = coalesce(last_name, '') WHERE first_name IS NULL OR last_name IS NULL")
     with op.batch_alter_table("users") as batch:
         batch.alter_column("first_name", existing_type=sa.Text, nullable=False)
         batch.alter_column("last_name", existing_type=sa.Text, nullable=False)

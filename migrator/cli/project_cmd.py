@@ -1,0 +1,254 @@
+"""``migrator init`` and ``migrator revision``: the two-branch Alembic layout (DESIGN section 5)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import sys
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import click
+
+from ..errors import UsageError
+from ..releases import parse_release
+
+TEMPLATE_MARK = "migrator_phase"
+TEMPLATE_LINES = '''
+# migrator: the phase this migration belongs to and the release it ships with.
+phase = ${repr(config.attributes.get("migrator_phase", "expand"))}
+release = ${repr(config.attributes.get("migrator_release", "0.0.0"))}
+'''
+
+ENV_PY = '''"""Alembic environment, laid out for migrator (expand / contract branches).
+
+The cookbook pattern: a connection handed in through ``config.attributes["connection"]`` (as
+migrator does) is used as is; otherwise an engine is made from ``sqlalchemy.url``. One transaction
+per migration, so an ``autocommit_block()`` in one revision never commits half of another.
+"""
+
+from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+config = context.config
+target_metadata = None  # your models' MetaData, for autogenerate
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
+                      literal_binds=True, transaction_per_migration=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _run(connection) -> None:
+    context.configure(connection=connection, target_metadata=target_metadata,
+                      transaction_per_migration=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection", None)
+    if connection is not None:
+        _run(connection)
+        return
+    engine = engine_from_config(config.get_section(config.config_ini_section, {}),
+                                prefix="sqlalchemy.", poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        _run(connection)
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
+'''
+
+MIGRATOR_TOML = '''# migrator's settings (DESIGN section 6); MIGRATOR_* variables and flags override them.
+alembic_ini = "alembic.ini"
+# database_url comes from --database-url, MIGRATOR_DATABASE_URL or DATABASE_URL
+lock_timeout_ms = 2000        # no migration statement waits longer than this for a lock
+retry_attempts = 8            # then retry with exponential backoff and jitter ...
+retry_max_total = 120.0       # ... for at most this many seconds
+lock_wait = 600.0             # how long a second runner waits for the first one
+'''
+
+PYPROJECT_SECTION = '''
+[tool.migrator]
+alembic_ini = "alembic.ini"
+lock_timeout_ms = 2000
+retry_attempts = 8
+retry_max_total = 120.0
+'''
+
+
+def patch_template(mako: Path) -> bool:
+    """Add the phase/release attributes to script.py.mako; False when already there."""
+    text = mako.read_text(encoding="utf-8")
+    if TEMPLATE_MARK in text:
+        return False
+    m = re.search(r"^depends_on\b.*$", text, re.MULTILINE)
+    if m:
+        text = text[:m.end()] + "\n" + TEMPLATE_LINES + text[m.end():]
+    else:
+        m = re.search(r"^def upgrade", text, re.MULTILINE)
+        at = m.start() if m else len(text)
+        text = text[:at] + TEMPLATE_LINES.lstrip("\n") + "\n\n" + text[at:]
+    mako.write_text(text, encoding="utf-8")
+    return True
+
+
+def _untagged(versions: Path) -> list[Path]:
+    out = []
+    for f in sorted(versions.glob("*.py")) if versions.is_dir() else []:
+        text = f.read_text(encoding="utf-8", errors="replace")
+        if not (re.search(r"^phase\s*=", text, re.MULTILINE) and re.search(r"^release\s*=", text, re.MULTILINE)):
+            out.append(f)
+    return out
+
+
+def _hints(directory: Path) -> str | None:
+    """Write [tool.migrator] hints: into pyproject.toml when it has none, else migrator.toml."""
+    pyproject = directory / "pyproject.toml"
+    if (directory / "migrator.toml").exists():
+        return None
+    if pyproject.is_file():
+        text = pyproject.read_text(encoding="utf-8")
+        if re.search(r"^\[tool\.migrator\]", text, re.MULTILINE):
+            return None
+        pyproject.write_text(text.rstrip("\n") + "\n" + PYPROJECT_SECTION, encoding="utf-8")
+        return f"added [tool.migrator] to {pyproject}"
+    (directory / "migrator.toml").write_text(MIGRATOR_TOML, encoding="utf-8")
+    return f"wrote {directory / 'migrator.toml'}"
+
+
+def init_project(directory: Path) -> list[str]:
+    """Add the layout to the Alembic project in ``directory`` or create one. Returns what was done."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    from ..config import Config
+    from ..runner.catalog import locate
+
+    directory = directory.resolve()
+    done: list[str] = []
+    ini = directory / "alembic.ini"
+    if ini.is_file():
+        script_location, _ = locate(Config(root=directory, alembic_ini=str(ini)))
+        done.append(f"found the Alembic project {ini} (scripts in {script_location})")
+    else:
+        directory.mkdir(parents=True, exist_ok=True)
+        script_location = directory / "migrations"
+        if script_location.exists() and any(script_location.iterdir()):
+            raise UsageError("directory exists and is not empty", path=str(script_location))
+        cfg = AlembicConfig(str(ini), stdout=io.StringIO())
+        with redirect_stdout(io.StringIO()):
+            command.init(cfg, str(script_location), template="generic")
+        text = ini.read_text(encoding="utf-8")
+        text = re.sub(r"^script_location\s*=.*$", "script_location = %(here)s/migrations", text,
+                      count=1, flags=re.MULTILINE)
+        ini.write_text(text, encoding="utf-8")
+        (script_location / "env.py").write_text(ENV_PY, encoding="utf-8")
+        done.append(f"created the Alembic project {ini} with {script_location}/env.py (cookbook "
+                    "pattern: config.attributes['connection'])")
+    (script_location / "versions").mkdir(exist_ok=True)
+    mako = script_location / "script.py.mako"
+    if mako.is_file() and patch_template(mako):
+        done.append(f"added phase/release to the revision template {mako}")
+    env_py = script_location / "env.py"
+    if env_py.is_file() and 'attributes.get("connection"' not in env_py.read_text(encoding="utf-8") \
+            and "attributes.get('connection'" not in env_py.read_text(encoding="utf-8"):
+        done.append(f"hint: {env_py} does not use config.attributes['connection']; migrator then hands "
+                    "it sqlalchemy.url with lock_timeout in the connection options (that works too)")
+    hint = _hints(directory)
+    if hint:
+        done.append(hint)
+    for f in _untagged(script_location / "versions"):
+        done.append(f"hint: {f} has no `phase = ...` / `release = ...`: add them (migrator refuses "
+                    "untagged revisions)")
+    done.append("next: migrator revision --phase expand --release 1.0.0 -m 'create tables'")
+    return done
+
+
+def create_revision(config, *, phase: str, release: str, message: str,
+                    rev_id: str | None = None) -> dict:
+    """Write a correctly placed, tagged revision: the first of a branch gets the branch label; a
+    contract revision depends on the current expand head."""
+    from alembic import command
+
+    from ..runner.catalog import load_catalog
+
+    if phase not in ("expand", "contract"):
+        raise UsageError(f"--phase must be expand or contract, got {phase!r}")
+    v = parse_release(release)
+    catalog = load_catalog(config)
+    branch = catalog.of_phase(phase)
+    if branch and branch[-1].release > v:
+        raise UsageError(f"release {v} is older than the {phase} branch's head {branch[-1].id} "
+                         f"(release {branch[-1].release}): releases must not go down along a branch")
+    head = catalog.heads[phase]
+    kwargs: dict = {"head": head or "base"}
+    if head is None:
+        kwargs["branch_label"] = phase
+    depends_on = catalog.heads["expand"] if phase == "contract" else None
+    if depends_on:
+        kwargs["depends_on"] = depends_on
+    cfg = catalog.alembic_config()
+    cfg.attributes["migrator_phase"] = phase
+    cfg.attributes["migrator_release"] = release.strip()
+    try:
+        with redirect_stdout(io.StringIO()):
+            script = command.revision(cfg, message=message, rev_id=rev_id, **kwargs)
+    except Exception as e:  # noqa: BLE001 - alembic's CommandError and friends: one clear line
+        raise UsageError(f"alembic could not create the revision: {e}") from None
+    if isinstance(script, list):
+        script = script[0]
+    path = Path(script.path)
+    text = path.read_text(encoding="utf-8")
+    if not re.search(r"^phase\s*=", text, re.MULTILINE):
+        m = re.search(r"^def upgrade", text, re.MULTILINE)
+        at = m.start() if m else len(text)
+        tags = f'# migrator: the phase this migration belongs to and the release it ships with.\n' \
+               f'phase = "{phase}"\nrelease = "{release.strip()}"\n\n\n'
+        path.write_text(text[:at] + tags + text[at:], encoding="utf-8")
+    load_catalog(config)  # the new file must leave a valid catalog
+    return {"revision": script.revision, "path": str(path), "phase": phase, "release": release.strip(),
+            "down_revision": head, "branch_label": kwargs.get("branch_label"), "depends_on": depends_on}
+
+
+@click.command()
+@click.option("-d", "--directory", default=".", type=click.Path(file_okay=False),
+              help="The project directory (created if missing).")
+def init(directory):
+    """Add the expand/contract layout to an Alembic project (or create one)."""
+    for line in init_project(Path(directory)):
+        click.echo(line)
+
+
+@click.command()
+@click.option("--phase", required=True, type=click.Choice(["expand", "contract"]))
+@click.option("--release", "-r", required=True, help="The release it ships with, e.g. 1.4.0.")
+@click.option("-m", "--message", required=True, help="What it does.")
+@click.option("--rev-id", default=None, help="The revision id (default: generated).")
+@click.option("-d", "--script-location", default=None, help="Project or script directory.")
+@click.option("--config", "config_file", default=None, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def revision(phase, release, message, rev_id, script_location, config_file, fmt):
+    """Create a correctly placed, tagged revision."""
+    from .runner_cmd import build_config
+
+    config = build_config(script_location=script_location, config_file=config_file)
+    info = create_revision(config, phase=phase, release=release, message=message, rev_id=rev_id)
+    if fmt == "json":
+        click.echo(json.dumps({"version": 1, **info}, indent=2))
+        return
+    where = f"on top of {info['down_revision']}" if info["down_revision"] else \
+        f"first of the {phase} branch (label {info['branch_label']!r})"
+    dep = f", depends on {info['depends_on']}" if info["depends_on"] else ""
+    click.echo(f"created {info['path']}: {info['revision']} ({phase} {info['release']}), {where}{dep}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(init())
