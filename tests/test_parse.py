@@ -559,3 +559,40 @@ def test_word_soup_never_hits_an_internal_error(head, words):
 def test_arbitrary_text_never_raises(text):
     for op in parse(text):
         assert op.kind in KINDS
+
+
+def test_word_reader_alone_handles_what_sqlglot_structures_too():
+    """The word classifier is the safety net for whole statements: check it directly on
+    spellings sqlglot usually reads, so a regression in either path is caught."""
+    from migrator.sql import fallback
+
+    def words(sql):
+        return fallback.classify(Statement(sql, LOC))
+
+    op = words("ALTER TABLE t ADD CONSTRAINT pk PRIMARY KEY (id) USING INDEX TABLESPACE fast")[0]
+    assert (op.kind, op.constraint.type, op.constraint.using_index) == ("add_constraint", "primary_key", None)
+    op = words("ALTER TABLE t ADD CONSTRAINT pk PRIMARY KEY USING INDEX t_idx")[0]
+    assert op.constraint.using_index == "t_idx"
+    op = words("ALTER TABLE t ADD COLUMN c varchar(20) NOT NULL DEFAULT gen_random_uuid()::text")[0]
+    assert (op.kind, op.columns[0].type, op.columns[0].not_null, op.columns[0].default_volatile) == \
+        ("add_column", "varchar(20)", True, True)
+    op = words("ALTER TABLE t ALTER COLUMN c SET DATA TYPE numeric(12, 2) USING c::numeric")[0]
+    assert (op.kind, op.new_type, op.using) == ("alter_column_type", "numeric(12,2)", "c::numeric")
+    op = words("ALTER TABLE t ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES s.u (id) NOT VALID")[0]
+    assert (op.constraint.type, op.constraint.references, op.constraint.not_valid) == ("foreign_key", "u", True)
+    op = words("ALTER TABLE t DROP COLUMN IF EXISTS c CASCADE")[0]
+    assert (op.kind, op.column, op.if_exists, op.cascade) == ("drop_column", "c", True, True)
+    op = words("CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON s.t (a) WHERE a > 0")[0]
+    assert (op.kind, op.concurrently, op.if_not_exists, op.schema, op.has_where, op.where_sql) == \
+        ("create_index", True, True, "s", True, "a > 0")
+    op = words("DELETE FROM t WHERE id < 10 RETURNING id")[0]
+    assert (op.kind, op.has_where, op.where_sql) == ("delete", True, "id < 10")
+    op = words("CREATE TABLE t (id bigserial PRIMARY KEY, n int CHECK (n > 0), o int REFERENCES u)")[0]
+    assert [(c.name, c.type, c.serial, c.primary_key) for c in op.columns] == \
+        [("id", "bigserial", True, True), ("n", "int", False, False), ("o", "int", False, False)]
+    assert op.columns[1].check_sql == "n > 0" and op.columns[2].references == "u"
+
+
+def test_set_config_spellings_are_session_settings():
+    op = parse("SELECT pg_catalog.set_config('search_path', '', false)")[0]
+    assert (op.kind, op.name, op.value) == ("set_session", "search_path", "")

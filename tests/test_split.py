@@ -188,3 +188,12 @@ def test_split_inverts_join(parts):
         expected_lines.append(line)
         line += s.count("\n") + 1
     assert lines == expected_lines
+
+
+def test_copy_from_stdin_data_is_not_sql():
+    text = ("SET x = 1;\nCOPY public.t (a, b) FROM stdin;\n1\tit's; here\n2\t$$ -- ;\n\\.\n"
+            "SELECT 2;\ncopy t from STDIN with (format csv);\na;b\n\\.\n")
+    out = split_sql(text, "dump.sql")
+    assert [s.sql for s in out] == ["SET x = 1", "COPY public.t (a, b) FROM stdin", "SELECT 2",
+                                    "copy t from STDIN with (format csv)"]
+    assert out[2].loc.line == 6

@@ -889,7 +889,8 @@ def _constraint(c: Cursor) -> ConstraintSpec | None:
                     for k in range(len(words) - 1))
     using_index = None
     for k in range(len(words) - 2):
-        if words[k] == "USING" and words[k + 1] == "INDEX" and c.toks[c.i + k].depth == 0:
+        if words[k] == "USING" and words[k + 1] == "INDEX" and c.toks[c.i + k].depth == 0 \
+                and words[k + 2] != "TABLESPACE":  # USING INDEX TABLESPACE x builds a new index
             t = c.toks[c.i + k + 2]
             using_index = t.value
             break

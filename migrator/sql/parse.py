@@ -246,6 +246,8 @@ def _map_query(tree, op) -> list[Operation]:
     if isinstance(tree, exp.Select):
         # SELECT set_config('lock_timeout', '5s', false) is how some tools set a session value.
         for e in tree.expressions:
+            if isinstance(e, exp.Dot) and _ident(e.this) == "pg_catalog":
+                e = e.expression
             if isinstance(e, exp.Anonymous) and str(e.this).lower() == "set_config":
                 args = e.expressions
                 if args and isinstance(args[0], exp.Literal) and args[0].is_string:

@@ -77,6 +77,19 @@ def _skip_space_and_comments(text: str, pos: int) -> int:
     return pos
 
 
+_COPY_FROM_STDIN = re.compile(r"\s*copy\b[^;]*\bfrom\s+stdin\b", re.IGNORECASE)
+_COPY_END = re.compile(r"^\\\.[ \t]*$", re.MULTILINE)
+
+
+def _skip_copy_data(text: str, pos: int) -> int:
+    """pos is just after ``COPY ... FROM stdin;``: psql reads data lines up to a line ``\\.``."""
+    line_end = text.find("\n", pos)
+    if line_end < 0:
+        return len(text)
+    m = _COPY_END.search(text, line_end + 1)
+    return len(text) if m is None else m.end()
+
+
 def _inside_atomic_body(text: str, start: int, end: int) -> bool:
     """True when the semicolon at ``end`` is inside a BEGIN ATOMIC ... END routine body."""
     if not _ROUTINE_HEAD.match(text, start):
@@ -141,7 +154,8 @@ def split_sql(text: str, path: str, wrapped: bool = True) -> list[Statement]:
 
     ``loc`` is the 1-based line/column of each statement's first token (leading comments
     skipped); ``sql`` excludes the terminating semicolon. psql meta-commands (``\\connect``)
-    are skipped. Transaction marking: statements between an explicit BEGIN / START
+    are skipped, and so are the data lines after ``COPY ... FROM stdin;`` up to ``\\.``.
+    Transaction marking: statements between an explicit BEGIN / START
     TRANSACTION and COMMIT / END / ROLLBACK (both ends included) are ``in_transaction``.
     In a script with no explicit transaction control every statement is ``in_transaction ==
     wrapped`` (the runner wraps a migration in one transaction unless told otherwise); in a
@@ -179,6 +193,8 @@ def split_sql(text: str, path: str, wrapped: bool = True) -> list[Statement]:
                 pos = end
                 continue
             found.append((start, m.start()))
+            if _COPY_FROM_STDIN.match(text, start, m.start()):
+                end = _skip_copy_data(text, end)
             start = -1
             pos = end
         elif tok == "--":
