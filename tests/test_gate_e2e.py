@@ -1,0 +1,65 @@
+"""The gate after each step of the sample project driven by the phase runner, with application
+instances registering as a rolling deploy would."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import migrator
+from migrator.config import load_config
+from migrator.errors import RefusedError
+from migrator.gate.core import evaluate
+from tests.test_gate_support import SAMPLE
+
+
+def test_release_by_release_with_registered_instances(pg_url):
+    from migrator.runner import api as runner
+
+    config = load_config(config_file=SAMPLE / "migrator.toml").with_overrides(database_url=pg_url, instance_ttl=1.0)
+
+    def gate(kind, release):
+        r = evaluate(kind, release, config=config)
+        return r.verdict, {x.code for x in r.reasons if x.severity == "error"}
+
+    assert gate("ready", "1.0.0") == ("fail", {"expand_pending"})
+    runner.expand(config, "1.0.0")
+    assert gate("ready", "1.0.0") == ("pass", set())
+    assert gate("ready", "1.1.0") == ("fail", {"expand_pending"})
+    with pytest.raises(migrator.IncompatibleSchemaError):  # with the catalog, 1.1.0's expand is known
+        migrator.require_compatible(pg_url, "1.1.0", catalog=_catalog(config))
+    old = migrator.register_instance(pg_url, "1.0.0", instance_id="web-1.0.0", interval=0.1)
+    try:
+        runner.expand(config, "1.1.0")
+        assert gate("ready", "1.1.0") == ("pass", set())
+        assert gate("ready", "1.0.0") == ("pass", set())  # the old release keeps serving
+        assert gate("rollback", "1.0.0") == ("pass", set())
+        runner.expand(config, "1.2.0")
+        assert gate("contract", "1.2.0") == ("fail", {"old_instance_running"})
+        with pytest.raises(RefusedError) as exc:
+            runner.contract(config, "1.2.0")
+        assert "web-1.0.0" in exc.value.message
+    finally:
+        old.stop()
+    new = migrator.register_instance(pg_url, "1.2.0", instance_id="web-1.2.0", interval=0.1)
+    try:
+        assert gate("contract", "1.2.0") == ("pass", set())
+        runner.contract(config, "1.2.0")
+        assert gate("ready", "1.2.0") == ("pass", set())
+        assert gate("ready", "1.1.0") == ("fail", {"contracted_past"})
+        assert gate("rollback", "1.1.0") == ("fail", {"contracted_past"})
+        assert gate("rollback", "1.2.0") == ("pass", set())
+        with pytest.raises(migrator.IncompatibleSchemaError):
+            migrator.require_compatible(pg_url, "1.1.0")
+        assert str(migrator.require_compatible(pg_url, "1.2.0").min_release) == "1.2.0"
+        time.sleep(0.3)  # heartbeats keep web-1.2.0 live past several intervals
+        assert gate("contract", "1.3.0") == ("fail", {"old_instance_running"})
+    finally:
+        new.stop()
+
+
+def _catalog(config):
+    from migrator.runner.catalog import load_catalog
+
+    return load_catalog(config)
