@@ -232,6 +232,6 @@ def test_fast_batches_grow_up_to_the_maximum(db):
     make_users(engine, 13000)
     cfg = Config(backfill_target_ms=1000, backfill_min_batch=10, backfill_max_batch=5000)
     r = run_backfill(url, BackfillSpec("users", {"n": "n + 1"}), revision="r", release="1", config=cfg)
-    # 1000 (the start), then doubling at most per step, capped: 2000, 4000, 5000, 1000 left over
-    assert r.batches == 5 and backfill_status(engine)[0]["batch_size"] == 5000
+    # 1000 (the start), then at most x4 per step, capped: 4000, 5000, and the 3000 left over
+    assert r.batches == 4 and backfill_status(engine)[0]["batch_size"] == 5000
     assert counts(engine)["once"] == 13000

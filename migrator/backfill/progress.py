@@ -98,7 +98,8 @@ class RichProgress(NullProgress):
     def finish(self, *, scanned, done, status):
         self.bar.update(self.task, completed=scanned, total=scanned or 1)
         self.bar.stop()
-        self.console.print(f"backfill {status}: {scanned} rows walked, {done} updated")
+        self.console.print(f"backfill {status}: {scanned} rows walked, {done} updated",
+                           highlight=False, markup=False)
 
 
 def make_progress(stream: TextIO | None = None, interval: float = 10.0) -> NullProgress:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -156,6 +157,17 @@ class Batcher:
         params.update({f"upto_{i}": v for i, v in enumerate(hi)})
         updated = conn.execute(stmts[1], params).rowcount
         return [_jsonable(v) for v in hi], int(row[n]), int(updated)
+
+
+def next_batch_size(size: int, ms: float, walked: int, costs: deque, target: float, lo: int,
+                    hi: int) -> int:
+    """The next batch size: sized for the target duration at the slowest per-row cost of the last
+    few batches (one slow batch shrinks the next at once; growth waits until the slow one has
+    aged out, and is at most x4 a step), within [lo, hi]. Conservative on purpose: the target
+    is what a lock holder should take, and a noisy server must not push batches far past it."""
+    costs.append(ms / max(walked, 1))
+    ideal = target / max(max(costs), 1e-6)
+    return int(min(hi, max(lo, min(ideal, size * 4.0))))
 
 
 # -- errors -------------------------------------------------------------------------------------
@@ -321,6 +333,7 @@ class _Run:
         t_start = time.monotonic()
         done_this_run = 0
         times: list[float] = []
+        costs: deque[float] = deque(maxlen=5)  # ms per row of the last full batches
         while True:
             new_last, walked, changed, ms = self._batch(batcher, last, size, stop, batches, done,
                                                         scanned, max_ms)
@@ -335,9 +348,8 @@ class _Run:
             times.append(ms)
             self.progress.update(scanned=scanned, done=done, batch_rows=walked, batch_ms=ms,
                                  batch_size=size)
-            if not fixed and walked >= size:  # adapt, within half..double per step and the bounds
-                factor = min(2.0, max(0.5, target / max(ms, 0.1)))
-                size = int(min(hi, max(lo, size * factor)))
+            if not fixed and walked >= size:
+                size = next_batch_size(size, ms, walked, costs, target, lo, hi)
             self._polite(t_start, done_this_run)
         self.progress.finish(scanned=scanned, done=done, status="finished")
         with conn.begin():
@@ -380,7 +392,8 @@ class _Run:
                         backfills.c.id == self.id, backfills.c.batches == batches).values(**values))
                     if res.rowcount != 1:
                         raise _Superseded()
-                return new_last, walked, changed, ms
+                # the whole transaction, commit included: how long the batch held its row locks
+                return new_last, walked, changed, (time.monotonic() - t0) * 1000.0
             except _Superseded:
                 raise IndeterminateError(f"backfill {self.name}: another process advanced it "
                                          "meanwhile; run `migrator backfill` again") from None
