@@ -6,7 +6,9 @@ import types
 
 import pytest
 
+from migrator.config import Config
 from migrator.lint import catalog
+from migrator.lint.engine import lint_sources
 from migrator.model import Severity
 from tests.cases.harness import lint_text, rule_names
 
@@ -51,18 +53,29 @@ def test_rule_has_complete_metadata(rule):
     assert catalog.get_rule(rule.name) is rule
 
 
+def lint_example(rule, example: str, tmp_path):
+    if rule.example_kind == "alembic":
+        from migrator.sources.alembic_offline import render_revision
+
+        path = tmp_path / "example_revision.py"
+        path.write_text(example)
+        return lint_sources([render_revision(path, "versions/example_revision.py")], Config())
+    return lint_text(example, kind=_kind(rule))
+
+
 @pytest.mark.parametrize("rule,index,example", _examples("BAD"))
-def test_bad_example_raises_exactly_its_rule(rule, index, example):
-    report = lint_text(example, kind=_kind(rule))
+def test_bad_example_raises_exactly_its_rule(rule, index, example, tmp_path):
+    report = lint_example(rule, example, tmp_path)
     assert rule_names(report) == {rule.name}, [f.as_dict() for m in report.migrations for f in m.findings]
     finding = next(f for m in report.migrations for f in m.findings if f.rule == rule.name)
     assert finding.message and finding.fix and finding.loc.line >= 1
     assert finding.severity is rule.severity or rule.name == "missing-phase"
+    assert finding.fix == rule.fix or rule.engine
 
 
 @pytest.mark.parametrize("rule,index,example", _examples("GOOD"))
-def test_good_example_raises_nothing(rule, index, example):
-    report = lint_text(example, kind=_kind(rule))
+def test_good_example_raises_nothing(rule, index, example, tmp_path):
+    report = lint_example(rule, example, tmp_path)
     assert rule_names(report) == set(), [f.as_dict() for m in report.migrations for f in m.findings]
 
 

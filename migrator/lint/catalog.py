@@ -8,7 +8,9 @@ tests) and exactly one of:
 
 - ``check(op, ctx)``: per operation, yields messages (str) or :class:`~migrator.model.Finding` s;
 - ``check_migration(mig)``: per migration (phases), yields the same;
-- ``ENGINE = True``: the engine itself emits it (suppression bookkeeping, source notes).
+- ``ENGINE = True``: the engine itself emits it (suppression bookkeeping, source notes), or a
+  source reader reports it as a diagnostic (``EXAMPLE_KIND = "alembic"`` when the examples are
+  revision modules rather than SQL).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class Rule:
     check_migration: Callable | None
     engine: bool
     module: str
+    example_kind: str = "sql"  # "sql" | "alembic" (BAD/GOOD are revision modules)
 
     @property
     def scope(self) -> str:
@@ -75,11 +78,14 @@ def _load(module: ModuleType) -> Rule:
     engine = bool(getattr(module, "ENGINE", False))
     if sum(bool(x) for x in (check, check_migration, engine)) != 1:
         raise RuleDefinitionError(f"{where}: define exactly one of check, check_migration, ENGINE = True")
+    example_kind = getattr(module, "EXAMPLE_KIND", "sql")
+    if example_kind not in ("sql", "alembic"):
+        raise RuleDefinitionError(f"{where}: EXAMPLE_KIND must be 'sql' or 'alembic'")
     return Rule(
         name=name, severity=Severity(sev), summary=module.SUMMARY.strip(), why=module.WHY.strip(),
         fix=module.FIX.strip(), fix_sql=module.FIX_SQL.strip(), fix_alembic=module.FIX_ALEMBIC.strip(),
         bad=tuple(module.BAD), good=tuple(module.GOOD), check=check,
-        check_migration=check_migration, engine=engine, module=where,
+        check_migration=check_migration, engine=engine, module=where, example_kind=example_kind,
     )
 
 
@@ -119,6 +125,7 @@ def _fence(lang: str, text: str) -> str:
 
 def render_doc(rule: Rule) -> str:
     """The rule's documentation as markdown (``migrator explain RULE``)."""
+    lang = "python" if rule.example_kind == "alembic" else "sql"
     parts = [
         f"# {rule.name}",
         f"**Severity:** {rule.severity.value}",
@@ -133,9 +140,9 @@ def render_doc(rule: Rule) -> str:
         _fence("python", rule.fix_alembic),
         "## Examples",
         "### Rejected" if rule.severity is Severity.ERROR else "### Flagged",
-        *[_fence("sql", b) for b in rule.bad],
+        *[_fence(lang, b) for b in rule.bad],
         "### Accepted",
-        *[_fence("sql", g) for g in rule.good],
+        *[_fence(lang, g) for g in rule.good],
         "## Suppressing",
         f"Put `-- migrator: ignore[{rule.name}] <reason>` on the statement's line or the line above "
         f"it (`# migrator: ignore[{rule.name}] <reason>` in an Alembic revision). Set the severity "

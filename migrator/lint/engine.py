@@ -81,6 +81,7 @@ def parse_source(source: MigrationSource, server_version: int = 15) -> list[Oper
 SOURCE_RULES = frozenset({
     "bad-migration-header", "hidden-data-migration", "missing-environment-variable",
     "missing-phase-tag", "revision-import-error", "revision-render-error", "revision-graph",
+    "undecodable-file",
 })
 
 
@@ -149,6 +150,10 @@ def _diagnostics(source: MigrationSource) -> list[Finding]:
         if f.rule == "bad-migration-header" and 0 < f.loc.line <= len(lines) \
                 and SUPPRESSION_COMMENT.search(lines[f.loc.line - 1]):
             continue
+        if not f.fix:
+            rule = catalog.get_rule(f.rule)
+            if rule is not None:
+                f = Finding(f.rule, f.severity, f.loc, f.message, rule.fix)
         out.append(f)
     return out
 
