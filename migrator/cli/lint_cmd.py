@@ -92,6 +92,8 @@ def lint(paths, fmt, output, server_version, strict, diff_base, no_cache, config
                         jobs=jobs, diff_base=diff_base, need_operations=fmt in ("sarif", "gitlab"))
     from ..report import render
 
+    if not report.migrations and not diff_base:
+        click.echo(f"warning: no migrations found in {', '.join(paths) or 'the project'}", err=True)
     if output == "-":
         output = None
     text = render(report, fmt, color=fmt == "text" and not output and _use_color(sys.stdout))

@@ -20,7 +20,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def render(report, *, color: bool = False, quiet_clean: bool = False, **_context) -> str:
+def render(report, *, color: bool = False, **_context) -> str:
     """The text report; ANSI colour only when ``color`` (a terminal)."""
 
     def style(text: str, **kw) -> str:
@@ -28,8 +28,6 @@ def render(report, *, color: bool = False, quiet_clean: bool = False, **_context
 
     lines: list[str] = []
     for m in report.migrations:
-        if quiet_clean and not m.findings:
-            continue
         header = [style(m.source.path, bold=True), style(m.phase.value, fg=_PHASE_COLOUR.get(m.phase))]
         if m.source.release:
             header.append(m.source.release)
