@@ -391,6 +391,8 @@ def _create(stmt, c, reparse):
             c.accept("METHOD")
         elif w == "USER" and c.accept("MAPPING"):
             object_type = "user_mapping"
+            c.accept("IF", "NOT", "EXISTS")
+            c.accept("FOR")
         ine = bool(c.accept("IF", "NOT", "EXISTS"))
         schema, name = c.qualified() if c.is_name() else (None, None)
         if object_type == "schema" and c.peek() == "AUTHORIZATION" and name is None:
@@ -601,6 +603,37 @@ def _dml(stmt, c, _):
                  where_sql=where_sql)]
 
 
+def _explain(stmt, c, reparse):
+    """EXPLAIN only plans; EXPLAIN ANALYZE runs the statement."""
+    c.skip()
+    options = _paren_options(c)
+    analyze = _option_on(options, "ANALYZE") or _option_on(options, "ANALYSE")
+    while c.peek() in ("ANALYZE", "ANALYSE", "VERBOSE"):
+        analyze = analyze or c.peek() != "VERBOSE"
+        c.skip()
+    if not analyze:
+        return [make(stmt, "select")]
+    return _dml(stmt, c, reparse)
+
+
+def _security_label(stmt, c, _):
+    if not c.accept("SECURITY", "LABEL"):
+        return None
+    return [make(stmt, "comment", object_type="security_label")]
+
+
+def _import(stmt, c, _):
+    if not c.accept("IMPORT", "FOREIGN", "SCHEMA"):
+        return None
+    return [make(stmt, "create_object", object_type="foreign_table", name=c.ident())]
+
+
+def _reassign(stmt, c, _):
+    if not c.accept("REASSIGN", "OWNED", "BY"):
+        return None
+    return [make(stmt, "alter_object", object_type="owned", name=c.ident())]
+
+
 def _copy(stmt, c, _):
     c.skip()
     schema, table = c.qualified() if c.peek() != "(" else (None, None)
@@ -648,8 +681,11 @@ def _alter(stmt, c, reparse):
     if c.accept("RENAME", "TO"):
         return [make(stmt, "rename_object", object_type=object_type, name=name, schema=schema,
                      table=table, new_name=c.qualified()[1], if_exists=ie)]
+    if object_type == "materialized_view" and c.accept("SET", "TABLESPACE"):
+        return [make(stmt, "set_tablespace", object_type=object_type, name=name, schema=schema,
+                     value=c.ident(), if_exists=ie)]
     return [make(stmt, "alter_object", object_type=object_type, name=name, schema=schema,
-                 table=table, if_exists=ie)]
+                 table=table, if_exists=ie, reason=" ".join(c.words_left()[:3]) or None)]
 
 
 def _alter_index(stmt, c):
@@ -968,6 +1004,7 @@ _HANDLERS = {
     "GRANT": _grant, "REVOKE": _grant, "COMMENT": _comment,
     "CREATE": _create, "DROP": _drop, "ALTER": _alter, "TRUNCATE": _truncate,
     "INSERT": _dml, "UPDATE": _dml, "DELETE": _dml, "MERGE": _dml, "WITH": _dml,
-    "SELECT": _dml, "VALUES": _dml, "TABLE": _dml, "EXPLAIN": lambda stmt, c, _: [make(stmt, "select")],
+    "SELECT": _dml, "VALUES": _dml, "TABLE": _dml, "EXPLAIN": _explain,
+    "SECURITY": _security_label, "IMPORT": _import, "REASSIGN": _reassign,
     "COPY": _copy,
 }

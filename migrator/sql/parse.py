@@ -616,8 +616,8 @@ def _map_alter_other(kind, schema, name, exists, actions, op) -> list[Operation]
             return [op("rename_index", name=name, schema=schema, new_name=new_name, if_exists=exists)]
         return [op("rename_object", object_type=object_type, name=name, schema=schema,
                    new_name=new_name, if_exists=exists)]
-    if isinstance(a, exp.AlterSet) and a.args.get("tablespace") is not None and object_type == "index":
-        return [op("set_tablespace", object_type="index", name=name, schema=schema,
+    if isinstance(a, exp.AlterSet) and a.args.get("tablespace") is not None:
+        return [op("set_tablespace", object_type=object_type, name=name, schema=schema,
                    value=_ident(a.args["tablespace"]), if_exists=exists)]
     if object_type == "sequence":
         return [op("alter_sequence", name=name, schema=schema, if_exists=exists)]
