@@ -26,6 +26,7 @@ from ..model import (
 
 FORMAT = 1
 _SUBDIR = f"lint-v{FORMAT}"
+KEEP_RUNS = 8  # whole-run entries kept (one per distinct input tree and configuration)
 
 
 # ------------------------------------------------------------------ keys
@@ -199,6 +200,17 @@ class LintCache:
         doc = {"files": report.files, "migrations": [
             {"source": _encode_source(m.source), "result": encode(m)} for m in report.migrations]}
         self._write(self._run_path(key), doc)
+        self._prune(self._run_path(key).parent, KEEP_RUNS)
+
+    @staticmethod
+    def _prune(directory: Path, keep: int) -> None:
+        """Keep the ``keep`` most recently written entries of ``directory``."""
+        try:
+            entries = sorted(directory.glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+            for old in entries[keep:]:
+                old.unlink(missing_ok=True)
+        except OSError:
+            pass
 
     # --- writing ------------------------------------------------------------------------------
 
