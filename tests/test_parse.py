@@ -607,3 +607,17 @@ def test_word_reader_alone_handles_what_sqlglot_structures_too():
 def test_set_config_spellings_are_session_settings():
     op = parse("SELECT pg_catalog.set_config('search_path', '', false)")[0]
     assert (op.kind, op.name, op.value) == ("set_session", "search_path", "")
+
+
+def test_compiled_sqlglot_is_in_use_when_sqlglotc_is_installed():
+    from importlib import metadata
+
+    from migrator.sql import parse as parse_module
+
+    try:
+        metadata.version("sqlglotc")
+    except metadata.PackageNotFoundError:
+        assert parse_module.SQLGLOT_COMPILED is False
+        return
+    assert metadata.version("sqlglotc") == metadata.version("sqlglot"), "sqlglotc must match sqlglot"
+    assert parse_module.SQLGLOT_COMPILED is True
