@@ -379,12 +379,6 @@ def _explain(stmt, c, reparse):
     return _dml(stmt, c, reparse)
 
 
-def _security_label(stmt, c, _):
-    if not c.accept("SECURITY", "LABEL"):
-        return None
-    return [make(stmt, "comment", object_type="security_label")]
-
-
 def _import(stmt, c, _):
     if not c.accept("IMPORT", "FOREIGN", "SCHEMA"):
         return None
@@ -416,6 +410,6 @@ _HANDLERS = {
     "CREATE": read_create, "DROP": read_drop, "ALTER": read_alter, "TRUNCATE": _truncate,
     "INSERT": _dml, "UPDATE": _dml, "DELETE": _dml, "MERGE": _dml, "WITH": _dml,
     "SELECT": _dml, "VALUES": _dml, "TABLE": _dml, "EXPLAIN": _explain,
-    "SECURITY": _security_label, "IMPORT": _import, "REASSIGN": _reassign,
+    "IMPORT": _import, "REASSIGN": _reassign,
     "COPY": _copy,
 }
