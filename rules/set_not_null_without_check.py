@@ -41,7 +41,18 @@ GOOD = [
 
 
 def check(op, ctx):
-    if op.kind != "set_not_null" or op.table_created_here:
+    if op.table_created_here:
+        return
+    if op.kind == "add_constraint" and op.constraint is not None and op.constraint.type == "not_null":
+        if op.constraint.not_valid:
+            return  # PostgreSQL 18: ADD CONSTRAINT ... NOT NULL ... NOT VALID, validated later
+        from migrator.rules._helpers import table_name
+
+        cols = ", ".join(op.constraint.columns) or "?"
+        yield (f"ADD CONSTRAINT ... NOT NULL on {table_name(op)} ({cols}) without NOT VALID scans every "
+               "row under an ACCESS EXCLUSIVE lock")
+        return
+    if op.kind != "set_not_null":
         return
     from migrator.pgfacts import SET_NOT_NULL_VIA_CHECK_SINCE
     from migrator.rules._helpers import column_ref

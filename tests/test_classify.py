@@ -210,3 +210,10 @@ def test_any_sequence_of_operations_is_classified_without_disagreement(ops, vers
         ctx.after(o)
     assert migration_phase(phases) in set(MigrationPhase)
     SchemaState.from_dict(ctx.state.to_dict())
+
+
+def test_not_null_constraint_without_not_valid_is_rejected_and_with_it_contract():
+    spec = ConstraintSpec("nn", "not_null", columns=["email"])
+    assert walk(MigrationContext(), op("add_constraint", table="users", constraint=spec)) == [R]
+    spec = ConstraintSpec("nn", "not_null", columns=["email"], not_valid=True)
+    assert walk(MigrationContext(), op("add_constraint", table="users", constraint=spec)) == [C]

@@ -143,6 +143,8 @@ def render_doc(rule: Rule) -> str:
         *[_fence(lang, b) for b in rule.bad],
         "### Accepted",
         *[_fence(lang, g) for g in rule.good],
+        *(["Lines `-- next migration` separate migrations that are linted together, in order."]
+          if any("-- next migration" in x for x in rule.bad + rule.good) else []),
         "## Suppressing",
         f"Put `-- migrator: ignore[{rule.name}] <reason>` on the statement's line or the line above "
         f"it (`# migrator: ignore[{rule.name}] <reason>` in an Alembic revision). Set the severity "
