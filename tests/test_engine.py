@@ -47,6 +47,13 @@ def test_suppression_two_lines_above_does_not_apply():
     assert {f.rule for f in findings(text)} == {"truncate", "unused-suppression"}
 
 
+def test_suppression_on_any_line_of_a_multi_line_statement_applies():
+    text = ("ALTER TABLE users\n"
+            "    RENAME COLUMN nick TO nickname;  -- migrator: ignore[rename-column] unused since 0.9\n"
+            "TRUNCATE a;\n")
+    assert [f.rule for f in findings(text)] == ["truncate"]
+
+
 def test_suppression_names_several_rules():
     text = ("SELECT 1;\n-- migrator: ignore[rename-column, truncate] one-off cleanup before launch\n"
             "ALTER TABLE t RENAME COLUMN a TO b;\n")

@@ -134,8 +134,12 @@ def lint_parsed(source: MigrationSource, ops: list[Operation], state: SchemaStat
     for rule in catalog.migration_rules():
         findings.extend(to_findings(rule, rule.check_migration(view), None, loc=_migration_loc(source, ops)))
     findings.extend(_diagnostics(source))
+    spans = {}
+    if source.kind in ("sql", "stdin"):  # Alembic statements sit on one .py line each
+        spans = {(st.loc.line, st.loc.column): st.loc.line + st.sql.count("\n")
+                 for st in source.statements}
     findings = apply_suppressions(findings, source.text, source.path,
-                                  known_rules={r.name for r in catalog.all_rules()})
+                                  known_rules={r.name for r in catalog.all_rules()}, spans=spans)
     findings = _configured(findings, config)
     findings.sort(key=lambda f: (f.loc.path, f.loc.line, f.loc.column, f.rule))
     return LintedMigration(source=source, operations=ops, phase=phase, findings=findings)

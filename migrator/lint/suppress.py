@@ -1,7 +1,7 @@
 """Suppression comments, read from the text of the file the user wrote.
 
 - ``-- migrator: ignore[rule-a, rule-b] reason`` (``# migrator: ...`` in a .py revision) on the
-  line of a finding or on the line above it;
+  line of a finding, on the line above it, or (in a .sql file) on any line of its statement;
 - ``migrator: ignore-file[rule-a] reason`` anywhere in the file: the whole file.
 
 A suppression needs a reason (else: ``suppression-without-reason``, an error; the suppression
@@ -35,12 +35,14 @@ class Suppression:
     file_level: bool
     used: set[str] = field(default_factory=set)
 
-    def covers(self, finding: Finding) -> bool:
+    def covers(self, finding: Finding, last_line: int | None = None) -> bool:
+        """On the finding's first line, the line above it, or (``last_line``: where the
+        statement ends) any line of the statement."""
         if finding.rule not in self.rules or finding.rule in NOT_SUPPRESSIBLE:
             return False
         if self.file_level:
             return True
-        return finding.loc.line in (self.line, self.line + 1)
+        return finding.loc.line - 1 <= self.line <= max(finding.loc.line, last_line or 0)
 
 
 def parse_suppressions(text: str) -> list[Suppression]:
@@ -54,14 +56,20 @@ def parse_suppressions(text: str) -> list[Suppression]:
 
 
 def apply_suppressions(findings: list[Finding], text: str, path: str,
-                       known_rules: set[str] | None = None) -> list[Finding]:
-    """The findings left after the file's suppressions, plus the suppression findings."""
+                       known_rules: set[str] | None = None,
+                       spans: dict[tuple[int, int], int] | None = None) -> list[Finding]:
+    """The findings left after the file's suppressions, plus the suppression findings.
+
+    ``spans`` maps a statement's (line, column) to its last line, so a comment on any line of
+    a multi-line statement applies to it."""
     sups = parse_suppressions(text)
     if not sups:
         return findings
+    spans = spans or {}
     kept: list[Finding] = []
     for f in findings:
-        hit = next((s for s in sups if s.covers(f) and f.loc.path == path), None)
+        last = spans.get((f.loc.line, f.loc.column))
+        hit = next((s for s in sups if f.loc.path == path and s.covers(f, last)), None)
         if hit is None:
             kept.append(f)
         else:
