@@ -174,3 +174,24 @@ def test_no_database_url_is_a_usage_error(tmp_path, capsys, monkeypatch):
     code, out, err = cli(["expand", "-r", "not-a-version", "-d", str(project), "--database-url",
                           f"sqlite:///{tmp_path}/x.db"], capsys)
     assert code == 2 and "not-a-version" in err
+
+
+def test_an_attempt_left_running_by_a_dead_runner_is_closed_and_the_revision_applied_again(tmp_path, sqlite_url):
+    from migrator.runner import history as hist
+    from migrator.runner.tables import ensure_tables
+    from tests.support.sample import engine
+
+    project = copy_sample(tmp_path)
+    config = config_for(project, sqlite_url)
+    assert api.expand(config, "1.0.0").ok
+    catalog = load_catalog(config)
+    e = engine(sqlite_url)
+    with e.begin() as c:  # a runner killed while applying e110: its row says running
+        ensure_tables(c)
+        hist.record_start(c, catalog.get("e110_add_full_name"))
+    e.dispose()
+    r = api.expand(config, "1.1.0")
+    assert r.ok and [s.revision for s in r.steps] == ["e110_add_full_name", "e111_index_full_name"]
+    rows = [row for row in history_rows(sqlite_url) if row["revision"] == "e110_add_full_name"]
+    assert [row["status"] for row in rows] == ["failed", "applied"]
+    assert "interrupted" in rows[0]["error"]

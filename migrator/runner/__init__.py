@@ -1,1 +1,12 @@
+"""How migrations are applied: the phase runner on Alembic.
 
+- :mod:`.catalog`  the revisions on disk, tagged and checked (no database)
+- :mod:`.history`  migrator_history: every attempt, and the state it implies per revision
+- :mod:`.lock`     one runner at a time (advisory lock on PostgreSQL, file lock on SQLite)
+- :mod:`.retry`    lock_timeout retries: exponential backoff with jitter, bounded
+- :mod:`.db`       runner connections (lock_timeout in the URL, transactional DDL on SQLite)
+- :mod:`.apply`    one revision through the project's env.py, one transaction, repaired indexes
+- :mod:`.api`      expand / contract / rollback / status / plan
+- :mod:`.result`   what a run reports (plain data)
+- :mod:`.tables`   the shared tables
+"""
