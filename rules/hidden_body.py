@@ -23,8 +23,8 @@ _BODIES = frozenset({"function", "procedure"})
 
 def check(op, ctx):
     if op.kind == "do_block":
-        yield (f"the body of this DO block cannot be seen ({op.reason or 'procedural code'}): "
-               "what it changes was not checked")
+        what = op.reason or "the body of this DO block cannot be seen"
+        yield f"{what}: what it changes was not checked, and its phase is unknown"
     elif op.kind == "create_object" and (op.object_type or "") in _BODIES:
         yield (f"the body of {op.object_type} {op.name or ''} cannot be seen: creating it is expand, "
                "but whatever it does when called was not checked")
