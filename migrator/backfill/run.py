@@ -232,6 +232,21 @@ def _engine(engine_or_url) -> tuple[Engine, bool]:
     return create_engine(url, pool_pre_ping=False), True
 
 
+def _ensure_tables(conn: Connection) -> None:
+    """Create migrator's tables unless they exist; a concurrent creator winning the race is fine."""
+    for attempt in range(3):
+        try:
+            with conn.begin():
+                if inspect(conn).has_table(backfills.name):
+                    return
+                ensure_tables(conn)
+            return
+        except (IntegrityError, DBAPIError) as e:
+            if is_unreachable(e) or attempt == 2:
+                raise
+            time.sleep(0.05)
+
+
 def _row(conn: Connection, name: str) -> dict | None:
     r = conn.execute(select(backfills).where(backfills.c.name == name)).mappings().one_or_none()
     return dict(r) if r else None
@@ -281,8 +296,7 @@ class _Run:
 
     def go(self) -> BackfillResult:
         conn, spec = self.conn, self.spec
-        with conn.begin():
-            ensure_tables(conn)
+        _ensure_tables(conn)
         with conn.begin():
             key = resolve_key(conn, spec)
         with conn.begin():
