@@ -195,3 +195,37 @@ def test_an_attempt_left_running_by_a_dead_runner_is_closed_and_the_revision_app
     rows = [row for row in history_rows(sqlite_url) if row["revision"] == "e110_add_full_name"]
     assert [row["status"] for row in rows] == ["failed", "applied"]
     assert "interrupted" in rows[0]["error"]
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+def test_a_failing_migration_is_rolled_back_whole_and_recorded_failed(tmp_path, request, dialect):
+    url = f"sqlite:///{tmp_path / 'app.db'}" if dialect == "sqlite" else request.getfixturevalue("pg_url")
+    project = copy_sample(tmp_path)
+    config = config_for(project, url)
+    assert api.expand(config, "1.2.0").ok
+    _write(project, "e130_half.py", '''
+        from alembic import op
+        import sqlalchemy as sa
+
+        revision = "e130_half"
+        down_revision = "e120_relax_name_columns"
+        branch_labels = None
+        depends_on = None
+        phase = "expand"
+        release = "1.3.0"
+
+        def upgrade():
+            op.create_table("audit", sa.Column("id", sa.Integer, primary_key=True))
+            op.execute("INSERT INTO no_such_table VALUES (1)")
+        ''')
+    r = api.expand(config, "1.3.0")
+    assert not r.ok and r.exit_code == 1
+    assert r.steps[0].status == "failed" and "no_such_table" in r.steps[0].error
+    from tests.support.sample import engine
+    e = engine(url)
+    import sqlalchemy as sa
+    assert not sa.inspect(e).has_table("audit")
+    e.dispose()
+    last = history_rows(url)[-1]
+    assert (last["revision"], last["status"]) == ("e130_half", "failed") and "no_such_table" in last["error"]
+    assert api.status(config).window.first_pending_expand is not None
