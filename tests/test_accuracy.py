@@ -123,3 +123,54 @@ def test_spellings_of_the_not_null_check_are_recognized(check):
             + "ALTER TABLE users VALIDATE CONSTRAINT c;" + NEXT
             + "ALTER TABLE users ALTER COLUMN email SET NOT NULL;")
     assert rule_names(lint_text(text)) == set()
+
+
+# --- the taxonomy's claims, checked on a real PostgreSQL server --------------------------------
+# "expand" for a type change or a column default promises no table rewrite. PostgreSQL tells
+# whether it rewrote: the table gets a new relfilenode.
+
+TYPE_CHANGES = [
+    ("varchar(20)", "varchar(50)"), ("varchar(20)", "text"), ("varchar(20)", "varchar"),
+    ("numeric(10,2)", "numeric(12,2)"), ("numeric(10,2)", "numeric"), ("cidr", "inet"),
+    ("text", "varchar"), ("varchar(50)", "varchar(20)"), ("int", "bigint"), ("bigint", "int"),
+    ("text", "varchar(10)"), ("numeric(10,2)", "numeric(12,4)"), ("int", "text"),
+    ("varchar(10)", "char(10)"),
+]
+ADDED_COLUMNS = [
+    "text", "text NOT NULL DEFAULT 'x'", "timestamptz DEFAULT now()", "int DEFAULT 0",
+    "uuid DEFAULT gen_random_uuid()", "timestamptz DEFAULT clock_timestamp()", "bigserial",
+    "int GENERATED ALWAYS AS (id * 2) STORED", "bigint GENERATED ALWAYS AS IDENTITY",
+]
+
+
+def _rewrites(conn, setup: str, change: str) -> bool:
+    conn.execute("DROP TABLE IF EXISTS t")
+    conn.execute(setup)
+    conn.execute("INSERT INTO t (id) SELECT g FROM generate_series(1, 50) g")
+    before = conn.execute("SELECT relfilenode FROM pg_class WHERE oid = 't'::regclass").fetchone()
+    conn.execute(change)
+    after = conn.execute("SELECT relfilenode FROM pg_class WHERE oid = 't'::regclass").fetchone()
+    return before != after
+
+
+@pytest.mark.postgres
+def test_expand_type_changes_and_added_columns_never_rewrite_on_postgresql(pg_url):
+    import psycopg
+
+    checked = []
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        for old, new in TYPE_CHANGES:
+            setup = f"CREATE TABLE t (id int, c {old})"
+            change = f"ALTER TABLE t ALTER COLUMN c TYPE {new}"
+            if old == "cidr":
+                setup = "CREATE TABLE t (id int, c cidr DEFAULT '10.0.0.0/8')"
+            phase = last_operation(lint_text(setup + ";" + NEXT + change + ";")).phase
+            checked.append((change, phase, _rewrites(conn, setup, change)))
+        for spec in ADDED_COLUMNS:
+            setup = "CREATE TABLE t (id int)"
+            change = f"ALTER TABLE t ADD COLUMN c {spec}"
+            phase = last_operation(lint_text(change + ";")).phase
+            checked.append((change, phase, _rewrites(conn, setup, change)))
+    wrong = [(c, p.value, r) for c, p, r in checked if (p is Phase.EXPAND) == r]
+    assert not wrong, f"classified expand but rewrote (or rejected but did not): {wrong}"
+    assert {p for _, p, _ in checked} == {Phase.EXPAND, Phase.REJECTED}
