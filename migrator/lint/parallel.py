@@ -40,7 +40,9 @@ def _parse_chunk(indices: list[int]) -> list[tuple[int, list]]:
     return [(i, parse_source(sources[i], version)) for i in indices]
 
 
-def _lint_chunk(task: tuple[int, int, dict]) -> list[tuple[int, list, str, list]]:
+def _lint_chunk(task: tuple[int, int, dict]) -> list[tuple[int, list, object, list]]:
+    """Worker: lint migrations start..stop-1 from ``state_in``. The parent already holds the
+    operations, so only what the linter changed on them travels back (field, value per op)."""
     from .engine import lint_migration
     from .state import SchemaState
 
@@ -53,9 +55,18 @@ def _lint_chunk(task: tuple[int, int, dict]) -> list[tuple[int, list, str, list]
             for op in hits[i].operations:
                 state.apply(op)
             continue
+        before = [dict(vars(op)) for op in ops[i]]
         linted = lint_migration(sources[i], state, config, operations=ops[i])
-        out.append((i, linted.operations, linted.phase, linted.findings))
+        if linted.operations is ops[i] and len(ops[i]) == len(before):
+            changes = [[(k, v) for k, v in vars(op).items() if before[j].get(k, _MISSING) is not v]
+                       for j, op in enumerate(ops[i])]
+            out.append((i, None, changes, linted.phase, linted.findings))
+        else:  # the engine replaced the list: send it whole
+            out.append((i, linted.operations, None, linted.phase, linted.findings))
     return out
+
+
+_MISSING = object()
 
 
 def _pool(workers: int):
@@ -94,7 +105,12 @@ def _lint_in_pool(sources: list, results: list, misses: list[int], config, worke
         _JOB.update(ops=ops, hits=list(results))
         with _pool(workers) as pool:
             for part in pool.map(_lint_chunk, tasks):
-                for i, operations, phase, findings in part:
+                for i, operations, changes, phase, findings in part:
+                    if operations is None:
+                        operations = ops[i]
+                        for op, changed in zip(operations, changes):
+                            for name, value in changed:
+                                setattr(op, name, value)
                     results[i] = LintedMigration(sources[i], operations, phase, findings)
     finally:
         _JOB.clear()
