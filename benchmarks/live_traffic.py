@@ -78,6 +78,9 @@ class Step:
     rc: int
     attempts: int = 1
     tail: str = ""
+    started: float = 0.0  # seconds since the load started
+    p99_ms: float = 0.0  # the clients' p99 while this step ran
+    max_ms: float = 0.0
 
 
 @dataclass
@@ -103,13 +106,14 @@ def _dbname(url: str) -> str:
 
 
 def _run_migrator(action: str, release: str, url: str, env: dict[str, str],
-                  retry_deadline: float) -> Step:
+                  retry_deadline: float, nice: int = 0) -> Step:
     """One ``migrator`` subprocess; exit 3 (indeterminate: retry) is retried like a pipeline would."""
     start = time.perf_counter()
     attempts = 0
+    prefix = ["nice", "-n", str(nice)] if nice else []
     while True:
         attempts += 1
-        proc = subprocess.run([*MIGRATOR, action, "--release", release, "--database-url", url],
+        proc = subprocess.run([*prefix, *MIGRATOR, action, "--release", release, "--database-url", url],
                               cwd=SAMPLE_PROJECT, env=env, capture_output=True, text=True)
         elapsed = time.perf_counter() - start
         if proc.returncode != 3 or elapsed > retry_deadline:
@@ -181,20 +185,23 @@ def describe_users(url: str) -> str:
 # -- the migrations ------------------------------------------------------------------------------
 
 def run_migrator_steps(url: str, deployment: Deployment, env: dict[str, str],
-                       retry_deadline: float) -> list[Step]:
+                       retry_deadline: float, clock, nice: int = 0) -> list[Step]:
     steps: list[Step] = []
     for what, arg in MIGRATOR_STEPS:
         if what == "deploy":
             deployment.deploy(arg)
             continue
-        step = _run_migrator(what, arg, url, env, retry_deadline)
+        started = clock()
+        step = _run_migrator(what, arg, url, env, retry_deadline, nice)
+        step.started = started
         steps.append(step)
         if step.rc != 0:
             break
     return steps
 
 
-def run_naive(url: str, deployment: Deployment, lock_wait_s: float) -> list[Step]:
+def run_naive(url: str, deployment: Deployment, lock_wait_s: float, clock) -> list[Step]:
+    started = clock()
     start = time.perf_counter()
     rc, tail = 0, ""
     try:
@@ -207,7 +214,7 @@ def run_naive(url: str, deployment: Deployment, lock_wait_s: float) -> list[Step
     except psycopg.Error as e:
         rc, tail = 1, str(e).strip().splitlines()[0]
     deployment.deploy("1.3.0")
-    return [Step("naive (one transaction)", time.perf_counter() - start, rc, 1, tail)]
+    return [Step("naive (one transaction)", time.perf_counter() - start, rc, 1, tail, started)]
 
 
 class LongTransaction:
@@ -252,15 +259,20 @@ def run_scenario(name: str, kind: str, server: PgServer, template: str, args, en
             time.sleep(args.baseline_seconds)
             steps = []
         elif kind == "migrator":
-            steps = run_migrator_steps(url, deployment, env, args.retry_deadline)
+            steps = run_migrator_steps(url, deployment, env, args.retry_deadline, load.now, args.nice)
         else:
-            steps = run_naive(url, deployment, args.naive_timeout)
+            steps = run_naive(url, deployment, args.naive_timeout, load.now)
         migration_s = time.perf_counter() - t_start
         time.sleep(args.settle)
         result = load.stop()
         if long_tx is not None:
             long_tx.end()
         res = summarize(name, result)
+        for step in steps:
+            part = result.window(step.started, step.started + step.seconds)
+            lat = [x.latency for x in part.samples]
+            step.p99_ms = percentile(lat, 99) * 1000
+            step.max_ms = max(lat, default=0.0) * 1000
         res.steps = steps
         res.migration_s = 0.0 if kind == "baseline" else migration_s
         res.migration_ok = all(s.rc == 0 for s in steps) and (
@@ -308,7 +320,9 @@ def details(results: list[ScenarioResult]) -> str:
     for r in results:
         if r.steps:
             out.append(f"{r.name}: " + "; ".join(
-                f"{s.name} {s.seconds:.1f}s exit {s.rc}" + (f" ({s.attempts} attempts)" if s.attempts > 1 else "")
+                f"{s.name} {s.seconds:.1f}s exit {s.rc}"
+                + (f" ({s.attempts} attempts)" if s.attempts > 1 else "")
+                + f" [p99 {s.p99_ms:.1f} ms, max {s.max_ms:.0f} ms]"
                 for s in r.steps))
         for s in r.steps:
             if s.rc != 0 and s.tail:
@@ -369,6 +383,12 @@ def parse_args(argv: list[str] | None):
     p.add_argument("--naive-timeout", type=float, default=600.0)
     p.add_argument("--retry-deadline", type=float, default=300.0,
                    help="how long a migrator step exiting 3 is retried, like a pipeline would")
+    p.add_argument("--retry-attempts", type=int, default=100,
+                   help="migrator's lock retry attempts per migration (MIGRATOR_RETRY_ATTEMPTS)")
+    p.add_argument("--retry-max-total", type=float, default=120.0,
+                   help="migrator's lock retry budget in seconds (MIGRATOR_RETRY_MAX_TOTAL)")
+    p.add_argument("--nice", type=int, default=0,
+                   help="run the migrator subprocesses under nice -n N (a deploy job on its own host)")
     p.add_argument("--only", default="", help="comma-separated scenario names to run")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", help="write the results as JSON to this path")
@@ -383,7 +403,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.only:
         wanted = {s.strip() for s in args.only.split(",")}
         scenarios = [s for s in scenarios if s[0] == "baseline" or s[0] in wanted]
-    env = dict(os.environ, MIGRATOR_LOCK_TIMEOUT_MS=str(args.lock_timeout_ms))
+    # the same load again at the end: how much the machine alone moves the numbers
+    scenarios.append(("baseline (again)", "baseline"))
+    env = dict(os.environ, MIGRATOR_LOCK_TIMEOUT_MS=str(args.lock_timeout_ms),
+               MIGRATOR_RETRY_ATTEMPTS=str(args.retry_attempts),
+               MIGRATOR_RETRY_MAX_TOTAL=str(args.retry_max_total))
     env.pop("MIGRATOR_DATABASE_URL", None)
     env.pop("DATABASE_URL", None)
 
