@@ -106,3 +106,37 @@ def test_concurrent_sqlite_runners_serialize_on_the_file_lock(tmp_path):
     assert applied == Counter({"e100_create_tables": 1, "e110_add_full_name": 1, "e111_index_full_name": 1})
     assert sorted(len(json.loads(p.stdout)["migrations"]) for p in procs) == [0, 0, 0, 3]
     assert (tmp_path / "app.db.migrator.lock").exists()
+
+
+def test_expand_posts_started_and_finished_webhooks(tmp_path):
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from migrator.gate.notify import flush
+
+    received = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        project = copy_sample(tmp_path)
+        from tests.support.sample import config_for
+        config = config_for(project, f"sqlite:///{tmp_path / 'app.db'}",
+                            webhooks=[{"url": f"http://127.0.0.1:{server.server_port}/hook"}])
+        assert api.expand(config, "1.0.0").ok
+        assert flush(5)
+    finally:
+        server.shutdown()
+    types = [doc["type"] for doc in received]
+    assert types == ["dev.migrator.expand.started", "dev.migrator.expand.finished"]
+    assert received[1]["data"]["migrations"][0]["revision"] == "e100_create_tables"
+    assert received[1]["data"]["release"] == "1.0.0"

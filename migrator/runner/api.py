@@ -189,6 +189,23 @@ def _apply_all(ctx: Context, result: RunResult, revs: list[Revision], action: st
             break
 
 
+def _notify(config: Config, event: str, result: RunResult) -> None:
+    """Webhooks (``[tool.migrator] webhooks``): never fails or blocks the run."""
+    if not config.webhooks:
+        return
+    try:
+        from ..gate.notify import notify
+    except ImportError:
+        return
+    doc = result.as_dict()
+    try:
+        notify(config, event, release=result.release, migrations=[
+            {k: m[k] for k in ("revision", "phase", "release", "status", "attempts", "duration_ms", "error")}
+            for m in doc["migrations"]], summary=doc["summary"], window=doc["window"])
+    except Exception:  # noqa: BLE001 - a notification must never change the run's outcome
+        pass
+
+
 def _planned(revs: list[Revision], action: str = "upgrade") -> list[StepResult]:
     return [StepResult(r.id, r.phase, r.release_text, action, "planned", path=r.path,
                        message=r.message.splitlines()[0] if r.message else "") for r in revs]
@@ -223,9 +240,12 @@ def _forward(phase: str, config: Config, release: str, accept: dict[str, str],
         result.notes += _lint(ctx, pending, override)
         if dry_run:
             result.steps = _planned(pending)
-        else:
+        elif pending:
+            _notify(config, f"{phase}.started", result)
             _apply_all(ctx, result, pending, "upgrade", override)
         result.window = _window(ctx)
+    if result.steps and not dry_run:
+        _notify(config, f"{phase}.{'finished' if result.ok else 'failed'}", result)
     return result
 
 
@@ -283,6 +303,8 @@ def rollback(config: Config, release: str, *, dry_run: bool = False,
         else:
             _apply_all(ctx, result, undo, "downgrade", {})
         result.window = _window(ctx)
+    if result.steps and not dry_run:
+        _notify(config, f"rollback.{'finished' if result.ok else 'failed'}", result)
     return result
 
 
