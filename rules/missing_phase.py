@@ -29,5 +29,6 @@ def check_migration(mig):
                       "no phase declared, so this runs as expand, but its operations contract: "
                       "the old release still running breaks", FIX.replace("expand|contract", "contract"))
     else:
-        yield ("no phase declared (header `-- migrator: phase=...` or an expand/ or contract/ "
-               f"directory): treated as expand")
+        yield Finding(NAME, Severity.WARNING, loc,
+                      "no phase declared (header `-- migrator: phase=...` or an expand/ or "
+                      "contract/ directory): treated as expand", FIX)

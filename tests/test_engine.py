@@ -292,3 +292,19 @@ def test_suppressions_in_the_leading_comment_block_are_not_header_errors():
     src = sql_source(text.encode(), "0001.sql")
     m = lint_sources([src], Config()).migrations[0]
     assert m.findings == [] and m.source.declared_phase == "expand"
+
+
+def test_a_failing_rule_is_a_warning_not_a_crash(monkeypatch):
+    import dataclasses
+
+    from migrator.lint import catalog
+
+    rules = {r.name: r for r in catalog.all_rules()}
+
+    def broken(op, ctx):
+        raise KeyError("boom")
+
+    rules["truncate"] = dataclasses.replace(rules["truncate"], check=broken)
+    monkeypatch.setattr(catalog, "_catalog", lambda: rules)
+    (f,) = findings("TRUNCATE a;\n")
+    assert f.rule == "truncate" and f.severity is Severity.WARNING and "internal error" in f.message

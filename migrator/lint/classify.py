@@ -89,7 +89,7 @@ def evaluate(op: Operation, ctx: MigrationContext) -> tuple[Phase, list[Finding]
     """Run every operation rule on ``op``: its phase and the findings (catalog severities)."""
     findings: list[Finding] = []
     for rule in catalog.operation_rules():
-        findings.extend(to_findings(rule, rule.check(op, ctx), op))
+        findings.extend(run_rule(rule, rule.check, (op, ctx), op.loc))
     if any(f.severity is Severity.ERROR for f in findings):
         return Phase.REJECTED, findings
     return base_phase(op, ctx), findings
@@ -97,6 +97,17 @@ def evaluate(op: Operation, ctx: MigrationContext) -> tuple[Phase, list[Finding]
 
 def operation_phase(op: Operation, ctx: MigrationContext) -> Phase:
     return evaluate(op, ctx)[0]
+
+
+def run_rule(rule: catalog.Rule, fn, args: tuple, loc) -> list[Finding]:
+    """A rule's findings; a rule that fails is a warning at ``loc``, never a crash and never
+    a silent pass."""
+    try:
+        return to_findings(rule, fn(*args), None, loc=loc)
+    except Exception as e:  # noqa: BLE001 - a bug in one rule must not stop the lint
+        return [Finding(rule.name, Severity.WARNING, loc,
+                        f"internal error in rule {rule.name} ({type(e).__name__}: {e}): this was "
+                        "not fully checked; please report it", rule.fix)]
 
 
 def to_findings(rule: catalog.Rule, results, op: Operation | None, loc=None) -> list[Finding]:

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 from ..config import Config
 from ..errors import UsageError
-from ..model import (Finding, LintedMigration, LintReport, MigrationPhase, MigrationSource,
-                     Operation, Phase, Severity)
+from ..model import (Finding, LintedMigration, LintReport, Location, MigrationPhase,
+                     MigrationSource, Operation, Phase, Severity)
 from . import catalog
-from .classify import base_phase, evaluate, migration_phase, to_findings
+from .classify import base_phase, evaluate, migration_phase, run_rule
 from .context import TRANSACTION_CONTROL, MigrationContext
 from .state import SchemaState
 from .suppress import SUPPRESSION_COMMENT, apply_suppressions
@@ -132,7 +132,7 @@ def lint_parsed(source: MigrationSource, ops: list[Operation], state: SchemaStat
     )
     view = MigrationView(source, ops, phases, bases, phase, config.server_version)
     for rule in catalog.migration_rules():
-        findings.extend(to_findings(rule, rule.check_migration(view), None, loc=_migration_loc(source, ops)))
+        findings.extend(run_rule(rule, rule.check_migration, (view,), _migration_loc(source, ops)))
     findings.extend(_diagnostics(source))
     spans = {}
     if source.kind in ("sql", "stdin"):  # Alembic statements sit on one .py line each
@@ -162,9 +162,7 @@ def _diagnostics(source: MigrationSource) -> list[Finding]:
     return out
 
 
-def _migration_loc(source: MigrationSource, ops: list[Operation]):
-    from ..model import Location
-
+def _migration_loc(source: MigrationSource, ops: list[Operation]) -> Location:
     if ops:
         return ops[0].loc
     if source.statements:
