@@ -97,10 +97,10 @@ def read_create(stmt, c, reparse):
             c.accept("IF", "NOT", "EXISTS")
             c.accept("FOR")
         ine = bool(c.accept("IF", "NOT", "EXISTS"))
-        schema, name = c.qualified() if c.is_name() else (None, None)
-        if object_type == "schema" and c.peek() == "AUTHORIZATION" and name is None:
-            c.skip()
-            name = c.ident()
+        if object_type == "schema" and c.accept("AUTHORIZATION"):
+            schema, name = None, c.ident()  # CREATE SCHEMA AUTHORIZATION role: named for the role
+        else:
+            schema, name = c.qualified() if c.is_name() else (None, None)
         table = None
         if object_type in ("policy", "rule"):
             words = c.words_left()

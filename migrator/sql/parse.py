@@ -197,16 +197,8 @@ def _map(tree, stmt: Statement, full_sql: str | None = None) -> list[Operation] 
         return _map_create(tree, op)
     if isinstance(tree, exp.Drop):
         return _map_drop(tree, op)
-    if isinstance(tree, (exp.Update, exp.Delete)):
-        schema, table = _table(tree.this)
-        where = tree.args.get("where")
-        kind = "update" if isinstance(tree, exp.Update) else "delete"
-        return [op(kind, table=table, schema=schema, has_where=where is not None,
-                   where_sql=_sql(where.this) if where is not None else None)]
-    if isinstance(tree, exp.Insert):
-        target = tree.this
-        schema, table = _table(target)
-        return [op("insert", table=table, schema=schema)]
+    if isinstance(tree, (exp.Update, exp.Delete, exp.Insert)):
+        return _cte_writes(tree, op) + [_dml(tree, op)]
     if isinstance(tree, exp.Merge):
         schema, table = _table(tree.this)
         on = tree.args.get("on")
@@ -247,6 +239,25 @@ def _map(tree, stmt: Statement, full_sql: str | None = None) -> list[Operation] 
     return None
 
 
+def _dml(tree, op) -> Operation:
+    schema, table = _table(tree.this)
+    if isinstance(tree, exp.Insert):
+        return op("insert", table=table, schema=schema)
+    where = tree.args.get("where")
+    kind = "update" if isinstance(tree, exp.Update) else "delete"
+    return op(kind, table=table, schema=schema, has_where=where is not None,
+              where_sql=_sql(where.this) if where is not None else None)
+
+
+def _cte_writes(tree, op) -> list[Operation]:
+    """Data-modifying WITH queries: WITH moved AS (DELETE FROM a ... RETURNING *) INSERT ..."""
+    with_ = tree.args.get("with_") or tree.args.get("with")
+    if with_ is None:
+        return []
+    return [_dml(cte.this, op) for cte in with_.expressions
+            if isinstance(cte.this, (exp.Update, exp.Delete, exp.Insert))]
+
+
 def _securable(tree) -> dict:
     sec = tree.args.get("securable")
     if isinstance(sec, exp.Table):
@@ -256,6 +267,9 @@ def _securable(tree) -> dict:
 
 
 def _map_query(tree, op) -> list[Operation]:
+    writes = _cte_writes(tree, op)
+    if writes:
+        return writes + [op("select")]
     into = tree.args.get("into") if isinstance(tree, exp.Select) else None
     if into is not None:
         schema, table = _table(into.this)
