@@ -226,12 +226,14 @@ def load_catalog(config: Config) -> Catalog:
                 raise UsageError(f"revision {r.id} declares phase {r.phase!r} but sits on the "
                                  f"{label!r} branch", path=r.path)
 
+    ordered = _apply_order(revisions)
+    ancestors = _ancestor_sets(ordered, revisions)
     heads: dict[str, str | None] = {p: None for p in PHASES}
     for phase in PHASES:
-        # a head of a phase: no revision of the same phase builds on it
-        members = [r for r in revisions.values() if r.phase == phase]
-        parents = {d for r in members for d in r.down_revisions}
-        tips = sorted(r.id for r in members if r.id not in parents)
+        # a head of a phase: no other revision of the same phase builds on it, even indirectly
+        members = [r.id for r in ordered if r.phase == phase]
+        covered = {a for m in members for a in ancestors[m]}
+        tips = sorted(m for m in members if m not in covered)
         if len(tips) > 1:
             files = ", ".join(Path(revisions[t].path).name for t in tips)
             raise UsageError(f"two heads on the {phase} branch: {', '.join(tips)} ({files}); "
@@ -239,7 +241,6 @@ def load_catalog(config: Config) -> Catalog:
                              path=revisions[tips[-1]].path)
         heads[phase] = tips[0] if tips else None
 
-    ordered = _apply_order(revisions)
     for phase in PHASES:
         last: Revision | None = None
         for r in ordered:
@@ -251,6 +252,18 @@ def load_catalog(config: Config) -> Catalog:
                                  "not go down along a branch", path=r.path)
             last = r
     return Catalog(script_location, ini, ordered, heads, script_directory=script_dir)
+
+
+def _ancestor_sets(ordered: list[Revision], revisions: dict[str, Revision]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for r in ordered:  # parents come first
+        acc: set[str] = set()
+        for p in r.down_revisions + r.depends_on:
+            if p in revisions:
+                acc.add(p)
+                acc |= out.get(p, set())
+        out[r.id] = acc
+    return out
 
 
 def _apply_order(revisions: dict[str, Revision]) -> list[Revision]:
