@@ -5,6 +5,25 @@ migration statements (CREATE FUNCTION, ALTER TYPE ... ADD VALUE, VALIDATE CONSTR
 those, and statements whose first word sqlglot is known to misread, are classified from
 their words by :mod:`migrator.sql.fallback`. Nothing raises: a statement that cannot be
 understood becomes one ``unparsed`` operation with the reason.
+
+Conventions of the facts (both paths fill them the same way):
+
+- ``table`` / ``schema``: the table the operation changes, unqualified, folded as PostgreSQL
+  folds names (unquoted lower-cased, quoted kept); ``names``: every target of a multi-target
+  DROP / TRUNCATE / LOCK / VACUUM.
+- ``name``: the index, constraint or object; for ``set_session`` the parameter; for
+  ``savepoint`` the savepoint (``value`` says savepoint / release / rollback_to).
+- ``value``: the SET value, the enum label of ADD VALUE, the LOCK mode, the tablespace of SET
+  TABLESPACE, the new schema of ``ALTER TABLE ... SET SCHEMA`` (a ``rename_table``).
+- ``if_exists``: the statement tolerates a missing target (table-level or action-level).
+- ``create_index``: ``columns`` lists every column the index covers, expressions included
+  (``lower(email)`` covers ``email``); ``column`` is set only when there is exactly one.
+  ``add_constraint`` likewise: ``constraint.columns`` (for a CHECK, the columns it reads).
+- ``alter_table_other``: ``reason`` starts with the action's leading words in upper case
+  (``OWNER TO BOB``, ``ALTER COLUMN SET STATISTICS 100``, ``SET (storage parameters)``,
+  ``ATTACH PARTITION``), which the classifier matches against its list of harmless actions.
+- ``default_sql`` / ``check_sql`` / ``where_sql`` / ``using``: SQL text of the expression
+  (rendered by sqlglot, or the source text when the word classifier read it).
 """
 
 from __future__ import annotations
