@@ -27,7 +27,8 @@ def run_in_alembic(spec: BackfillSpec) -> int:
 
 def run_inline(conn, spec: BackfillSpec, batch_size: int | None = None) -> int:
     """Walk the table in key order on ``conn`` inside its current transaction."""
-    from .run import Batcher, resolve_key
+    from .batch import Batcher
+    from .catalog import resolve_key
 
     key = resolve_key(conn, spec)
     batcher = Batcher(spec, conn.dialect, key)
