@@ -197,3 +197,9 @@ def test_copy_from_stdin_data_is_not_sql():
     assert [s.sql for s in out] == ["SET x = 1", "COPY public.t (a, b) FROM stdin", "SELECT 2",
                                     "copy t from STDIN with (format csv)"]
     assert out[2].loc.line == 6
+
+
+def test_windows_line_endings_and_byte_order_mark():
+    out = split_sql("\ufeffSELECT 1;\r\n  SELECT 2;\r\n", "win.sql")
+    assert [s.sql for s in out] == ["SELECT 1", "SELECT 2"]
+    assert [(s.loc.line, s.loc.column) for s in out] == [(1, 1), (2, 3)]

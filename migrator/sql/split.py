@@ -166,6 +166,8 @@ def split_sql(text: str, path: str, wrapped: bool = True) -> list[Statement]:
     lines = _Lines(text)
     found: list[tuple[int, int]] = []  # (start, end) offsets
     pos = 0
+    if text.startswith("\ufeff"):  # a byte-order mark is not a column
+        pos = lines.line_start = 1
     start = -1
     search = _NEXT.search
     while pos < n:
