@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from typing import TYPE_CHECKING
 
 from .errors import UsageError
+
+if TYPE_CHECKING:  # SQLAlchemy is imported when a URL is parsed, so redact_text stays cheap
+    from sqlalchemy.engine import URL
 
 _LIBPQ_SCHEMES = ("postgres://", "postgresql://")
 
@@ -21,6 +22,9 @@ def normalize_url(url: str) -> URL:
         if text.startswith(scheme):
             text = "postgresql+psycopg://" + text[len(scheme):]
             break
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(text)
     except ArgumentError:
