@@ -668,3 +668,47 @@ def test_compiled_sqlglot_is_in_use_when_sqlglotc_is_installed():
         return
     assert metadata.version("sqlglotc") == metadata.version("sqlglot"), "sqlglotc must match sqlglot"
     assert parse_module.SQLGLOT_COMPILED is True
+
+
+def test_alembic_offline_rendering_parses_to_the_operations_it_emits():
+    """What Alembic prints in --sql mode for common ops maps back to the same changes."""
+    import io
+
+    import sqlalchemy as sa
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
+
+    from migrator.sql.split import split_sql
+
+    buf = io.StringIO()
+    ctx = MigrationContext.configure(dialect_name="postgresql",
+                                     opts={"as_sql": True, "output_buffer": buf})
+    op = Operations(ctx)
+    op.create_table("users", sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+                    sa.Column("email", sa.String(254), nullable=False, unique=True),
+                    sa.Column("org_id", sa.Integer, sa.ForeignKey("orgs.id")))
+    op.add_column("users", sa.Column("public_id", sa.Uuid(), nullable=False,
+                                     server_default=sa.text("gen_random_uuid()")))
+    op.alter_column("users", "email", type_=sa.String(320), existing_type=sa.String(254))
+    op.alter_column("users", "email", nullable=True)
+    op.alter_column("users", "email", new_column_name="mail")
+    op.create_index("ix_users_mail", "users", ["mail"], unique=True, postgresql_concurrently=True)
+    op.create_foreign_key("fk_org", "users", "orgs", ["org_id"], ["id"], postgresql_not_valid=True)
+    op.create_check_constraint("ck_mail", "users", sa.text("mail IS NOT NULL"), postgresql_not_valid=True)
+    op.drop_index("ix_users_mail", table_name="users", postgresql_concurrently=True)
+    op.drop_column("users", "public_id")
+
+    ops = [o for s in split_sql(buf.getvalue(), "rev.py") for o in parse_statement(s)]
+    assert [o.kind for o in ops] == [
+        "create_table", "add_column", "alter_column_type", "drop_not_null", "rename_column",
+        "create_index", "add_constraint", "add_constraint", "drop_index", "drop_column"]
+    create, add, alter_type, _, rename, index, fk, check, drop_index, _ = ops
+    assert [(c.name, c.type, c.identity, c.primary_key) for c in create.columns][0] == ("id", "bigint", True, True)
+    assert create.columns[2].references == "orgs"
+    assert add.columns[0].default_volatile and add.columns[0].not_null
+    assert alter_type.new_type == "varchar(320)"
+    assert (rename.column, rename.new_name) == ("email", "mail")
+    assert index.unique and index.concurrently
+    assert fk.constraint.not_valid and fk.constraint.type == "foreign_key"
+    assert check.constraint.not_null_column == "mail" and check.constraint.not_valid
+    assert drop_index.concurrently
