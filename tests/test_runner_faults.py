@@ -133,3 +133,34 @@ def test_interrupted_create_index_concurrently_is_repaired_on_the_next_run(tmp_p
     assert r.steps[0].repaired == ["public.ix_users_full_name"]
     assert scalar(pg_url, invalid) == 0
     assert scalar(pg_url, "SELECT indisunique FROM pg_index WHERE indexrelid = 'ix_users_full_name'::regclass") is False
+
+
+def test_success_is_never_reported_over_an_invalid_index(tmp_path, pg_url):
+    project = copy_sample(tmp_path)
+    config = config_for(project, pg_url)
+    assert api.expand(config, "1.2.0").ok
+    execute(pg_url, "INSERT INTO users (first_name, last_name, email, full_name) VALUES "
+                    "('A', 'B', 'a1@x', 'A B'), ('A', 'B', 'a2@x', 'A B')")
+    (project / "migrations/versions/e130_swallow.py").write_text('''
+from alembic import op
+
+revision = "e130_swallow"
+down_revision = "e120_relax_name_columns"
+branch_labels = None
+depends_on = None
+phase = "expand"
+release = "1.3.0"
+
+
+def upgrade():
+    with op.get_context().autocommit_block():
+        try:  # a careless revision that hides the failed build
+            op.execute("CREATE UNIQUE INDEX CONCURRENTLY ux_orders_total ON orders (total)")
+            op.execute("CREATE UNIQUE INDEX CONCURRENTLY ux_users_full_name ON users (full_name)")
+        except Exception:
+            pass
+''')
+    r = api.expand(config, "1.3.0", override_lint={"e130_swallow": "test"})
+    assert not r.ok
+    assert r.steps[0].status == "failed" and "ux_users_full_name" in r.steps[0].error
+    assert history_rows(pg_url)[-1]["status"] == "failed"

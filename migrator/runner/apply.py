@@ -49,7 +49,9 @@ def error_text(ctx: Context, e: BaseException) -> str:
 # -- tables a revision touches, and INVALID indexes on them ------------------------------------------
 
 def touched_tables(ctx: Context, rev: Revision) -> set[str] | None:
-    """Tables the revision's upgrade SQL names (rendered offline); None when unknown (all)."""
+    """Tables the revision's upgrade SQL names (rendered offline); None when it cannot be told
+    (then nothing is dropped before the run, and only indexes that turned INVALID during it fail
+    the step)."""
     try:
         import sqlglot
         from sqlglot import exp
@@ -63,7 +65,7 @@ def touched_tables(ctx: Context, rev: Revision) -> set[str] | None:
                 if tree is not None:
                     tables |= {t.name for t in tree.find_all(exp.Table) if t.name}
         return tables
-    except Exception:  # noqa: BLE001 - unknown: check every table rather than none
+    except Exception:  # noqa: BLE001 - unknown
         return None
 
 
@@ -89,7 +91,9 @@ def invalid_indexes(ctx: Context, tables: set[str] | None) -> list[tuple[str, st
 def drop_invalid_indexes(ctx: Context, tables: set[str] | None) -> list[str]:
     """Drop INVALID indexes (left by a failed or interrupted CREATE INDEX CONCURRENTLY) on the
     given tables, concurrently, so the revision can build them again."""
-    dropped = []
+    dropped: list[str] = []
+    if not tables:
+        return dropped
     bad = invalid_indexes(ctx, tables)
     if not bad:
         return dropped
@@ -182,6 +186,7 @@ def apply_revision(ctx: Context, rev: Revision, *, action: str = "upgrade",
                       override_reason=override_reason)
     schedule = Schedule(RetryPolicy.from_config(ctx.config))
     tables = touched_tables(ctx, rev) if (ctx.postgres and action == "upgrade") else set()
+    before = set(invalid_indexes(ctx, None)) if (ctx.postgres and action == "upgrade") else set()
     error: str | None = None
     specs: list = []
     ctx.emit("start", {"revision": rev.id, "action": action})
@@ -204,7 +209,8 @@ def apply_revision(ctx: Context, rev: Revision, *, action: str = "upgrade",
                          f"migration needs; {error}")
             break
     if error is None and ctx.postgres and action == "upgrade":
-        left = invalid_indexes(ctx, tables)
+        left = [ix for ix in invalid_indexes(ctx, None)
+                if ix not in before or (tables is not None and ix[2] in tables)]
         if left:
             error = ("INVALID index(es) left behind: " + ", ".join(f"{s}.{i} on {t}" for s, i, t in left)
                      + " (run again: migrator drops and rebuilds them)")
