@@ -8,7 +8,8 @@ from sqlalchemy.exc import DBAPIError
 from ..dburl import redact_text
 from ..runner.retry import is_lock_timeout as _runner_lock_timeout
 
-_CONNECTION_STATES = ("08", "57P01", "57P02", "57P03")
+# connection exceptions, server shutting down or starting, too many connections, canceled
+_CONNECTION_STATES = ("08", "57P01", "57P02", "57P03", "53300", "57014")
 _LOCK_STATES = ("55P03", "40P01", "40001")
 
 
@@ -22,6 +23,7 @@ def is_lock_timeout(e: BaseException) -> bool:
 
 
 def is_unreachable(e: BaseException) -> bool:
+    """The database is gone or refusing work for now: indeterminate, resume later."""
     if not isinstance(e, DBAPIError):
         return False
     if e.connection_invalidated:
@@ -31,7 +33,7 @@ def is_unreachable(e: BaseException) -> bool:
         return state.startswith(_CONNECTION_STATES[0]) or state in _CONNECTION_STATES[1:]
     if "sqlite" in type(e.orig).__module__:  # SQLite: only a file it cannot open or read
         return any(m in str(e.orig) for m in ("unable to open", "disk I/O error"))
-    return type(e.orig).__name__ == "OperationalError"
+    return type(e.orig).__name__ in ("OperationalError", "InterfaceError")
 
 
 def message(e: BaseException) -> str:

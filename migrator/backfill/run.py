@@ -121,7 +121,7 @@ def run_backfill(engine_or_url, spec: BackfillSpec, *, revision: str, release: s
     except MigratorError:
         raise
     except SQLAlchemyError as e:
-        if is_unreachable(e) or isinstance(e, DBAPIError) and sqlstate(e) is None:
+        if is_unreachable(e):
             raise IndeterminateError(f"backfill {spec.resolved_name(revision)}: database unreachable "
                                      f"({message(e)}); run `migrator backfill` to resume") from None
         raise
@@ -314,7 +314,7 @@ def run_pending(engine_or_url, *, config: Config, names: list[str] | None = None
     except MigratorError:
         raise
     except SQLAlchemyError as e:
-        if is_unreachable(e) or isinstance(e, DBAPIError):
+        if is_unreachable(e):
             raise IndeterminateError(f"backfill: database unreachable ({message(e)})") from None
         raise
     finally:
