@@ -90,7 +90,7 @@ def _contract(s: _Schema) -> list[str]:
     t = s.table()
     cols = [x for x in s.tables[t] if x not in ("id", "created_at", "name", "status")]
     c = cols[-1] if cols else "status"
-    out = s.rng.choice([
+    choices = [
         [f"ALTER TABLE {t} DROP COLUMN IF EXISTS {c};"],
         [f"ALTER TABLE {t} ADD CONSTRAINT {t}_{c}_nn CHECK ({c} IS NOT NULL) NOT VALID;",
          f"ALTER TABLE {t} VALIDATE CONSTRAINT {t}_{c}_nn;"],
@@ -102,10 +102,13 @@ def _contract(s: _Schema) -> list[str]:
         [f"ALTER TABLE {t} ADD CONSTRAINT {t}_{c}_uq UNIQUE ({c});"],
         [f"ALTER TABLE {t} ALTER COLUMN status DROP DEFAULT;", f"ANALYZE {t};"],
         [f"CREATE UNIQUE INDEX CONCURRENTLY {t}_{c}_key ON {t} ({c});"],
-    ])
-    if out[0].startswith(f"ALTER TABLE {t} DROP COLUMN") and c in s.tables[t] and c not in ("status",):
+    ]
+    pick = s.rng.randrange(len(choices))
+    if pick in (0, 4) and c != "status":  # dropped or renamed: later migrations use other columns
         s.tables[t].remove(c)
-    return out
+    if pick == 4:
+        s.tables[t].append(f"{c}_old")
+    return choices[pick]
 
 
 def generate_corpus(directory: Path, files: int, seed: int = 20261126) -> list[Path]:
