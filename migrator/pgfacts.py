@@ -22,6 +22,8 @@ REINDEX_CONCURRENTLY_SINCE = 12
 DETACH_PARTITION_CONCURRENTLY_SINCE = 14
 # CREATE OR REPLACE TRIGGER.
 CREATE_OR_REPLACE_TRIGGER_SINCE = 14
+# GENERATED ALWAYS AS (expr) without STORED (or with VIRTUAL) is computed on read.
+VIRTUAL_GENERATED_COLUMNS_SINCE = 18
 DEFAULT_SERVER_VERSION = 15
 
 # -- volatility ----------------------------------------------------------------------------------

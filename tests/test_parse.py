@@ -575,6 +575,16 @@ def test_server_version_argument_is_accepted():
         "alter_type_add_value"
 
 
+def test_generated_column_without_stored_is_virtual_from_pg18():
+    sql = "ALTER TABLE t ADD COLUMN x int GENERATED ALWAYS AS (a * 2)"
+    assert parse_statement(Statement(sql, LOC), server_version=17)[0].columns[0].generated_stored is True
+    assert parse_statement(Statement(sql, LOC), server_version=18)[0].columns[0].generated_stored is False
+    virtual = parse("ALTER TABLE t ADD COLUMN x int GENERATED ALWAYS AS (a * 2) VIRTUAL")[0].columns[0]
+    assert (virtual.generated_stored, virtual.default_sql) == (False, "a * 2")
+    stored = parse_statement(Statement(sql + " STORED", LOC), server_version=18)[0].columns[0]
+    assert stored.generated_stored is True
+
+
 def test_parse_throughput():
     """Lint runs over thousands of files: parsing must stay in the thousands of statements/s."""
     sqls = [c[0] for c in CASES] * 3

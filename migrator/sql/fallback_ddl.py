@@ -518,8 +518,10 @@ def _column(c: Cursor) -> ColumnSpec | None:
             if c.accept("IDENTITY"):
                 spec.identity = spec.not_null = True
             else:
-                spec.generated_stored = spec.has_default = True
                 spec.default_sql = _paren_inner(c)
+                # STORED writes every row; VIRTUAL (PG 18) computes on read.
+                spec.generated_stored = not c.accept("VIRTUAL")
+                spec.has_default = spec.generated_stored
         else:
             c.skip()
             if w == "":

@@ -28,6 +28,7 @@ Conventions of the facts (both paths fill them the same way):
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 import threading
@@ -67,11 +68,22 @@ _BY_WORDS = frozenset(
 
 
 def parse_statement(stmt: Statement, server_version: int = pgfacts.DEFAULT_SERVER_VERSION) -> list[Operation]:
-    """The operations one statement performs, in order. Never raises."""
+    """The operations one statement performs, in order. Never raises.
+
+    ``server_version`` (a major version) only matters where the same text means different
+    things: ``GENERATED ALWAYS AS (expr)`` without STORED is a virtual column from PG 18 on.
+    """
+    token = _SERVER_VERSION.set(server_version)
     try:
         return _parse(stmt, server_version)
     except Exception as e:  # noqa: BLE001 - a parser bug must not stop a lint run
         return [fallback.make(stmt, "unparsed", reason=f"internal parser error: {type(e).__name__}: {e}")]
+    finally:
+        _SERVER_VERSION.reset(token)
+
+
+_SERVER_VERSION: contextvars.ContextVar[int] = contextvars.ContextVar(
+    "server_version", default=pgfacts.DEFAULT_SERVER_VERSION)
 
 
 def _parse(stmt: Statement, server_version: int) -> list[Operation]:
@@ -354,7 +366,11 @@ def _column_spec(cd) -> ColumnSpec:
             spec.default_sql = _sql(k.this)
         elif isinstance(k, exp.GeneratedAsIdentityColumnConstraint):
             if k.args.get("expression") is not None:
-                spec.generated_stored = True
+                # GENERATED ALWAYS AS (expr) without STORED: virtual from PG 18 (nothing is
+                # written), a syntax error before (assume stored, the unsafe reading).
+                virtual = _SERVER_VERSION.get() >= pgfacts.VIRTUAL_GENERATED_COLUMNS_SINCE
+                spec.generated_stored = not virtual
+                spec.default_sql = _sql(k.args["expression"])
             else:
                 spec.identity = True
                 spec.not_null = True
