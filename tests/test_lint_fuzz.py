@@ -107,3 +107,10 @@ def test_mutated_real_statements_never_crash_and_give_valid_json(sql):
 @given(random_sql)
 def test_random_text_never_crashes_and_gives_valid_json(sql):
     _assert_clean_json(_lint_stdin(sql), sql)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=200).map(lambda b: b"CREATE INDEX i ON t (a);\n" + b))
+def test_bytes_that_are_not_utf8_never_crash(data):
+    result = CliRunner().invoke(cli, ["lint", "--format", "json", "--no-cache", "-"], input=data)
+    _assert_clean_json(result, repr(data))

@@ -46,6 +46,14 @@ def _write(text: str, output: str | None) -> None:
         click.echo(text, nl=False)
 
 
+def _read_stdin() -> str:
+    """Standard input as text; bytes that are not UTF-8 become U+FFFD rather than a crash."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        return sys.stdin.read()
+    return stream.read().decode("utf-8-sig", errors="replace")
+
+
 def exit_code(report, strict: bool) -> int:
     """0 clean (warnings allowed unless strict), 1 when findings fail the run."""
     if report.errors or (strict and report.warnings):
@@ -70,7 +78,7 @@ def exit_code(report, strict: bool) -> int:
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="Configuration file (default: migrator.toml or pyproject.toml, searched upwards).")
 @click.option("--jobs", "-j", type=click.IntRange(0, 256), default=None,
-              help="Worker processes for parsing (default: automatic for large inputs; 1: none).")
+              help="Worker processes (default: automatic above 200 migrations; 1: none).")
 def lint(paths, fmt, output, server_version, strict, diff_base, no_cache, config_file, jobs):
     """Classify migrations into expand / contract and check them.
 
@@ -83,7 +91,7 @@ def lint(paths, fmt, output, server_version, strict, diff_base, no_cache, config
     for p in paths:
         if p == "-":
             if stdin_text is None:
-                stdin_text = sys.stdin.read()
+                stdin_text = _read_stdin()
         elif not os.path.exists(p):
             raise UsageError("no such file or directory", path=p)
     from ..lint.parallel import lint_paths
