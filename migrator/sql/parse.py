@@ -276,7 +276,10 @@ def _dml(tree, op) -> Operation:
         return op("insert", table=table, schema=schema)
     where = tree.args.get("where")
     kind = "update" if isinstance(tree, exp.Update) else "delete"
-    return op(kind, table=table, schema=schema, has_where=where is not None,
+    # A condition that reads no column (WHERE true, WHERE 1 = 1, an uncorrelated EXISTS)
+    # bounds nothing: it is the same as no WHERE.
+    bounded = where is not None and next(where.find_all(exp.Column), None) is not None
+    return op(kind, table=table, schema=schema, has_where=bounded,
               where_sql=_sql(where.this) if where is not None else None)
 
 
