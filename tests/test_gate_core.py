@@ -195,3 +195,46 @@ def test_the_gate_reads_in_a_read_only_transaction_and_creates_nothing(pg_url):
             assert c.execute(text("SHOW transaction_read_only")).scalar() == "on"
     finally:
         ro.dispose()
+
+
+def test_psycopg_and_sqlalchemy_snapshots_agree(pg_url):
+    import migrator
+    from migrator.gate.snapshot import libpq_url, take_snapshot, take_snapshot_libpq
+    from tests.test_gate_support import engine_for
+
+    add_history(pg_url, ("e100", "expand", "1.0.0", "applied"), ("e110", "expand", "1.1.0", "failed", "upgrade", "x"))
+    add_backfill(pg_url, "b", "1.1.0", "running", 3)
+    h = migrator.register_instance(pg_url, "1.0.0", instance_id="i", heartbeat=False)
+    eng = engine_for(pg_url)
+    try:
+        a = take_snapshot_libpq(libpq_url(pg_url))
+        b = take_snapshot(eng)
+        for part in ("tables", "history", "backfills", "instances", "version_heads", "invalid_indexes"):
+            assert getattr(a, part) == getattr(b, part), part
+        assert a.instances[0]["last_seen"].tzinfo is not None
+    finally:
+        eng.dispose()
+        h.stop()
+
+
+def test_table_names_match_the_shared_tables():
+    from migrator.gate import snapshot
+    from migrator.runner import tables
+
+    assert (snapshot.HISTORY, snapshot.BACKFILLS, snapshot.INSTANCES) == \
+        (tables.history.name, tables.backfills.name, tables.instances.name)
+
+
+def test_the_gate_works_on_sqlite(sqlite_url):
+    import migrator
+
+    add_history(sqlite_url, ("e100", "expand", "1.0.0", "applied"), ("c110", "contract", "1.1.0", "applied"))
+    assert gate("ready", "1.1.0", sqlite_url, catalog=CATALOG[:1]).verdict == "pass"
+    assert codes(gate("rollback", "1.0.0", sqlite_url)) == {"contracted_past"}
+    h = migrator.register_instance(sqlite_url, "1.0.0", heartbeat=False)
+    try:
+        r = gate("contract", "1.1.0", sqlite_url, catalog=CATALOG[:1])
+        assert r.verdict == "fail" and codes(r) == {"old_instance_running"}
+    finally:
+        h.stop()
+    assert gate("contract", "1.1.0", sqlite_url, catalog=CATALOG[:1]).verdict == "pass"

@@ -29,9 +29,24 @@ def _config(config_file: str | None, **flags):
 def _database_url(config) -> str:
     if not config.database_url:
         raise UsageError("no database URL: pass --database-url or set MIGRATOR_DATABASE_URL or DATABASE_URL")
-    from ..dburl import normalize_url
+    from ..gate.snapshot import libpq_url
 
-    normalize_url(config.database_url)  # a malformed URL is a usage error, before any waiting
+    # a malformed URL is a usage error, found before any waiting
+    libpq = libpq_url(config.database_url)
+    if libpq is None:
+        from ..dburl import normalize_url
+
+        normalize_url(config.database_url)
+    else:
+        import psycopg.conninfo
+
+        try:
+            psycopg.conninfo.conninfo_to_dict(libpq)
+        except psycopg.Error as e:
+            from ..dburl import redact_text
+
+            raise UsageError(f"cannot read database URL {redact_text(config.database_url)!r}: "
+                             f"{redact_text(str(e))}") from None
     return config.database_url
 
 

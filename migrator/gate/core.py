@@ -20,7 +20,7 @@ from ..dburl import redact_text
 from ..errors import UsageError
 from ..releases import parse_release
 from ..window import MigrationRecord, Window, compute_window
-from .snapshot import HistoryState, Snapshot, take_snapshot
+from .snapshot import HistoryState, Snapshot, libpq_url, take_snapshot, take_snapshot_libpq
 
 GATES = ("ready", "contract", "rollback")
 NO_CATALOG = object()  # pass as ``catalog`` to answer from history alone without looking on disk
@@ -136,11 +136,9 @@ def load_catalog_if_any(config: Config | None):
                        or (config.root / "alembic.ini").is_file())
     if not has_project:
         return None
-    try:
-        from ..runner.catalog import load_catalog
-    except ImportError:
-        return None
-    return load_catalog(config)
+    from .catalog_cache import load_gate_catalog
+
+    return load_gate_catalog(config)
 
 
 # -- deciding --------------------------------------------------------------------------------
@@ -367,32 +365,50 @@ def evaluate(kind: str, release: str | Version, *, engine=None, url: str | None 
     require = config.require_registry if require_registry is None else require_registry
     ttl = config.instance_ttl if ttl is None else ttl
 
-    owned = False
-    bind = engine
-    if bind is None:
-        from .connect import make_engine
-
-        target = url or config.database_url
-        if not target:
-            raise UsageError("no database URL: pass --database-url or set MIGRATOR_DATABASE_URL or DATABASE_URL")
-        bind, owned = make_engine(target, read_only=True, statement_timeout_ms=10000, pool_size=1), True
     try:
-        snap = take_snapshot(bind, with_instances=(kind == "contract"))
-    except UsageError:
-        raise
-    except Exception as e:  # noqa: BLE001 - any driver or network failure means: no answer now
-        from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-
-        if not isinstance(e, (DBAPIError, SQLAlchemyError, OSError)):
-            raise
-        result = unknown_result(kind, str(v), getattr(e, "orig", None) or e)
+        snap = _read(engine, url or config.database_url, with_instances=(kind == "contract"))
+    except _Unreachable as e:
+        result = unknown_result(kind, str(v), e.cause)
     else:
         result = decide(kind, v, snap, catalog, ttl=ttl, require_registry=require, catalog_known=catalog_known)
-    finally:
-        if owned:
-            bind.dispose()
     result.total_ms = (time.perf_counter() - started) * 1000
     return result
+
+
+class _Unreachable(Exception):
+    def __init__(self, cause: BaseException):
+        self.cause = cause
+
+
+def _read(engine, url: str | None, *, with_instances: bool) -> Snapshot:
+    """The snapshot through the engine given, else from the URL: straight through psycopg for
+    PostgreSQL (no SQLAlchemy import: the command line's start-up time), else a SQLAlchemy
+    engine made for this one read. Driver and network failures raise _Unreachable."""
+    import psycopg
+
+    if engine is None and not url:
+        raise UsageError("no database URL: pass --database-url or set MIGRATOR_DATABASE_URL or DATABASE_URL")
+    libpq = libpq_url(url) if engine is None else None
+    try:
+        if libpq is not None:
+            return take_snapshot_libpq(libpq, with_instances=with_instances)
+        if engine is not None:
+            return take_snapshot(engine, with_instances=with_instances)
+        from .connect import make_engine
+
+        bind = make_engine(url, read_only=True, statement_timeout_ms=10000, pool_size=1)
+        try:
+            return take_snapshot(bind, with_instances=with_instances)
+        finally:
+            bind.dispose()
+    except (psycopg.Error, OSError) as e:
+        raise _Unreachable(e) from None
+    except Exception as e:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if isinstance(e, SQLAlchemyError):
+            raise _Unreachable(getattr(e, "orig", None) or e) from None
+        raise
 
 
 def wait_for(kind: str, release: str | Version, *, timeout: float, interval: float = 2.0,

@@ -34,7 +34,7 @@ from ..releases import parse_release
 from ..runner.tables import instances
 from ..window import Window, compute_window
 from .connect import engine_from
-from .snapshot import read_instances, take_snapshot
+from .snapshot import take_snapshot
 
 DEFAULT_INTERVAL = 15.0  # seconds between heartbeats; keep well under instance_ttl (default 60)
 RETENTION = timedelta(days=7)  # rows silent for longer are pruned when an instance registers
@@ -254,4 +254,4 @@ def list_instances(engine_or_url, *, ttl: float) -> list[dict]:
 
 
 __all__ = ["IncompatibleSchemaError", "InstanceHandle", "list_instances", "register_instance",
-           "require_compatible", "read_instances"]
+           "require_compatible"]

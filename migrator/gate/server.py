@@ -18,6 +18,7 @@ server recovers on its own when it returns (pre-ping on every pooled connection)
 from __future__ import annotations
 
 import json
+import socket
 import sys
 import threading
 import time
@@ -109,6 +110,13 @@ class GateHandler(BaseHTTPRequestHandler):
     service: GateService  # set on the subclass built by make_server
     access_log = False
 
+    def setup(self) -> None:
+        super().setup()
+        try:
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
         if self.access_log:
             sys.stderr.write("%s - %s\n" % (self.address_string(), format % args))
@@ -121,8 +129,10 @@ class GateHandler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         for k, v in (extra or {}).items():
             self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
+        # Headers and body leave in one write: two small writes on a keep-alive connection meet
+        # Nagle's algorithm and the client's delayed ACK, and a probe would take 40 ms.
+        self._headers_buffer.append(b"\r\n" + body)
+        self.flush_headers()
 
     def _error(self, code: int, message: str, extra: dict | None = None) -> None:
         self._send(code, {"error": message, "status": code}, extra=extra)

@@ -1,18 +1,24 @@
-"""What the database says, read once: the latest history state of every revision, invalid
-indexes, backfills and registered instances. One read-only transaction; nothing is written."""
+"""What the database says, read once: the latest history state of every revision, Alembic's
+version table, invalid indexes, backfills and registered instances. One read-only transaction;
+nothing is written.
+
+Two ways in, the same SQL: a SQLAlchemy Engine or Connection (the runner, the server, SQLite),
+or a plain psycopg connection for a PostgreSQL URL (the command line: it spares importing
+SQLAlchemy, a third of a pipeline's ``gate`` call).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Callable
 
-from sqlalchemy import column, func, inspect, select, table, text
-from sqlalchemy.engine import Connection, Engine
-
-from ..runner.tables import backfills, history, instances
-
-_TABLES = (history.name, backfills.name, instances.name)
+# the names of runner/tables.py's tables (not imported from there: that would import SQLAlchemy)
+HISTORY, BACKFILLS, INSTANCES = "migrator_history", "migrator_backfills", "migrator_instances"
 VERSION_TABLE = "alembic_version"
+_TABLES = (HISTORY, BACKFILLS, INSTANCES, VERSION_TABLE)
+
+Run = Callable[[str], list[dict]]  # SQL (no parameters) -> rows as dicts
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,10 @@ class Snapshot:
     version_heads: list[str] | None = None  # Alembic's version table (None: no such table)
 
 
-_INVALID_INDEXES = text("""
+_PG_PREAMBLE = "SELECT now() AS now, " + ", ".join(
+    f"to_regclass('{name}') IS NOT NULL AS t{i}" for i, name in enumerate(_TABLES))
+
+_INVALID_INDEXES = """
 SELECT n.nspname AS schema, c.relname AS index, t.relname AS "table"
 FROM pg_index i
 JOIN pg_class c ON c.oid = i.indexrelid
@@ -56,87 +65,118 @@ WHERE NOT i.indisvalid
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
 ORDER BY 1, 2
-""")
+"""
 
-_PG_PREAMBLE = text(
-    "SELECT now() AS now, to_regclass(:h) IS NOT NULL AS h, to_regclass(:b) IS NOT NULL AS b, "
-    "to_regclass(:i) IS NOT NULL AS i, to_regclass(:v) IS NOT NULL AS v"
-)
+_LATEST_HISTORY = f"""
+SELECT h.revision, h.phase, h.release, h.action, h.status, h.error
+FROM {HISTORY} h JOIN (SELECT max(id) AS id FROM {HISTORY} GROUP BY revision) l ON l.id = h.id
+ORDER BY h.id
+"""
+
+_BACKFILLS = (f"SELECT name, revision, release, status, rows_done, rows_total_estimate, last_key, error "
+              f"FROM {BACKFILLS} ORDER BY id")
+
+_INSTANCES = (f"SELECT instance_id, release, hostname, pid, started_at, last_seen, stopped_at "
+              f"FROM {INSTANCES} ORDER BY release, instance_id")
 
 
-def _aware(value):
+def _when(value):
+    """An aware datetime (SQLite hands back naive values or text in UTC)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=timezone.utc)
     return value
 
 
-def read_snapshot(conn: Connection, *, with_instances: bool = True) -> Snapshot:
-    dialect = conn.dialect.name
+def read_snapshot(run: Run, dialect: str, *, with_instances: bool = True,
+                  table_names: Callable[[], set[str]] | None = None) -> Snapshot:
     if dialect == "postgresql":
-        row = conn.execute(_PG_PREAMBLE, {"h": history.name, "b": backfills.name, "i": instances.name,
-                                          "v": VERSION_TABLE}).one()
-        snap = Snapshot(now=_aware(row.now), dialect=dialect)
-        snap.tables = {name for name, present in zip((*_TABLES, VERSION_TABLE), (row.h, row.b, row.i, row.v))
-                       if present}
+        row = run(_PG_PREAMBLE)[0]
+        snap = Snapshot(now=_when(row["now"]), dialect=dialect)
+        snap.tables = {name for i, name in enumerate(_TABLES) if row[f"t{i}"]}
     else:
         snap = Snapshot(now=datetime.now(timezone.utc), dialect=dialect)
-        names = set(inspect(conn).get_table_names())
-        snap.tables = {t for t in (*_TABLES, VERSION_TABLE) if t in names}
+        if dialect == "sqlite":
+            names = {r["name"] for r in run("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        else:
+            names = table_names() if table_names else set()
+        snap.tables = {t for t in _TABLES if t in names}
 
-    if history.name in snap.tables:
-        latest = (select(func.max(history.c.id).label("id")).group_by(history.c.revision)).subquery()
-        rows = conn.execute(
-            select(history.c.revision, history.c.phase, history.c.release, history.c.action,
-                   history.c.status, history.c.error)
-            .join(latest, latest.c.id == history.c.id)
-            .order_by(history.c.id)
-        )
-        snap.history = [HistoryState(r.revision, r.phase, r.release, r.action or "upgrade", r.status, r.error)
-                        for r in rows]
-
+    if HISTORY in snap.tables:
+        snap.history = [HistoryState(r["revision"], r["phase"], r["release"], r["action"] or "upgrade",
+                                     r["status"], r["error"]) for r in run(_LATEST_HISTORY)]
     if VERSION_TABLE in snap.tables:
-        version = table(VERSION_TABLE, column("version_num"))
-        snap.version_heads = [r[0] for r in conn.execute(select(version.c.version_num))]
-
+        snap.version_heads = [r["version_num"] for r in run(f"SELECT version_num FROM {VERSION_TABLE}")]
     if dialect == "postgresql":
-        snap.invalid_indexes = [dict(r._mapping) for r in conn.execute(_INVALID_INDEXES)]
-
-    if backfills.name in snap.tables:
-        rows = conn.execute(
-            select(backfills.c.name, backfills.c.revision, backfills.c.release, backfills.c.status,
-                   backfills.c.rows_done, backfills.c.rows_total_estimate, backfills.c.last_key,
-                   backfills.c.error).order_by(backfills.c.id)
-        )
-        snap.backfills = [dict(r._mapping) for r in rows]
-
-    if with_instances and instances.name in snap.tables:
-        snap.instances = read_instances(conn)
+        snap.invalid_indexes = run(_INVALID_INDEXES)
+    if BACKFILLS in snap.tables:
+        snap.backfills = run(_BACKFILLS)
+    if with_instances and INSTANCES in snap.tables:
+        snap.instances = [{**r, **{k: _when(r[k]) for k in ("started_at", "last_seen", "stopped_at")}}
+                          for r in run(_INSTANCES)]
     return snap
 
 
-def read_instances(conn: Connection) -> list[dict]:
-    cols = [instances.c.instance_id, instances.c.release, instances.c.hostname, instances.c.pid,
-            instances.c.started_at, instances.c.last_seen, instances.c.stopped_at]
-    rows = conn.execute(select(*cols).order_by(instances.c.release, instances.c.instance_id))
-    out = []
-    for r in rows:
-        d = dict(r._mapping)
-        for k in ("started_at", "last_seen", "stopped_at"):
-            d[k] = _aware(d[k])
-        out.append(d)
-    return out
+# -- through SQLAlchemy --------------------------------------------------------------------------
+
+def _sa_run(conn) -> Run:
+    from sqlalchemy import text
+
+    return lambda sql: [dict(r) for r in conn.execute(text(sql)).mappings()]
 
 
-def take_snapshot(bind: Engine | Connection, *, with_instances: bool = True) -> Snapshot:
+def _read_sa(conn, with_instances: bool) -> Snapshot:
+    from sqlalchemy import inspect
+
+    return read_snapshot(_sa_run(conn), conn.dialect.name, with_instances=with_instances,
+                         table_names=lambda: set(inspect(conn).get_table_names()))
+
+
+def take_snapshot(bind, *, with_instances: bool = True) -> Snapshot:
     """Read everything in one read-only transaction (REPEATABLE READ on PostgreSQL, so the parts
     agree with each other). A Connection passed in is used as it is, in its own transaction."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import Connection
+
     if isinstance(bind, Connection):
-        return read_snapshot(bind, with_instances=with_instances)
+        return _read_sa(bind, with_instances)
     with bind.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
             conn.execute(text("SET TRANSACTION READ ONLY"))
         try:
-            return read_snapshot(conn, with_instances=with_instances)
+            return _read_sa(conn, with_instances)
+        finally:
+            conn.rollback()
+
+
+# -- through psycopg alone (PostgreSQL URLs) -----------------------------------------------------
+
+def libpq_url(url: str) -> str | None:
+    """The URL as libpq reads it, when it names PostgreSQL through psycopg (or libpq spelling)."""
+    text = url.strip()
+    for prefix in ("postgresql+psycopg://", "postgresql+psycopg2://", "postgresql://", "postgres://"):
+        if text.startswith(prefix):
+            return "postgresql://" + text[len(prefix):]
+    return None
+
+
+def take_snapshot_libpq(url: str, *, with_instances: bool = True, connect_timeout: int = 5,
+                        statement_timeout_ms: int = 10000) -> Snapshot:
+    import psycopg
+    from psycopg.rows import dict_row
+
+    options = f"-c default_transaction_read_only=on -c statement_timeout={int(statement_timeout_ms)}"
+    with psycopg.connect(url, connect_timeout=connect_timeout, options=options,
+                         application_name="migrator-gate", row_factory=dict_row) as conn:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.read_only = True
+
+        def run(sql: str) -> list[dict]:
+            return conn.execute(sql).fetchall()
+
+        try:
+            return read_snapshot(run, "postgresql", with_instances=with_instances)
         finally:
             conn.rollback()
