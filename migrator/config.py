@@ -26,6 +26,9 @@ class Config:
     rules: dict[str, str] = field(default_factory=dict)  # rule name -> "error" | "warning" | "off"
     exclude: list[str] = field(default_factory=list)  # glob patterns, relative to root
     cache_dir: str = ".migrator_cache"
+    # Whether .sql files run inside one transaction (Flyway's default) rather than statement by
+    # statement (psql, squawk's default). A file's "-- migrator: transaction=..." header wins.
+    assume_in_transaction: bool = False
     # runner: lock_timeout and retry discipline
     lock_timeout_ms: int = 2000
     statement_timeout_ms: int | None = None

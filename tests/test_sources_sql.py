@@ -282,3 +282,23 @@ def test_sql_and_alembic_sources_mix_in_the_order_given(cwd):
     sources = load(["hotfix.sql", "alembic/versions"], cwd)
     assert [s.kind for s in sources] == ["sql", "alembic", "alembic", "alembic"]
     assert os.path.basename(sources[1].path) == "0001_create_users.py"
+
+
+def test_plain_sql_file_runs_statement_by_statement_unless_it_says_it_is_wrapped():
+    from migrator.sources.sqlfiles import sql_source
+
+    plain = sql_source(b"CREATE INDEX CONCURRENTLY i ON t (a);", "a.sql")
+    assert [s.in_transaction for s in plain.statements] == [False]
+    wrapped = sql_source(b"-- migrator: transaction=true\nCREATE INDEX CONCURRENTLY i ON t (a);", "b.sql")
+    assert [s.in_transaction for s in wrapped.statements] == [True]
+    configured = sql_source(b"CREATE INDEX CONCURRENTLY i ON t (a);", "c.sql", assume_in_transaction=True)
+    assert [s.in_transaction for s in configured.statements] == [True]
+    header_wins = sql_source(b"-- migrator: transaction=false\nSELECT 1;", "d.sql", assume_in_transaction=True)
+    assert [s.in_transaction for s in header_wins.statements] == [False]
+
+
+def test_suppression_comment_in_the_leading_block_is_not_a_bad_header():
+    from migrator.sources.sqlfiles import sql_source
+
+    src = sql_source(b"-- migrator: ignore[truncate] test fixture table\n-- migrator: transaction=maybe\nTRUNCATE t;", "e.sql")
+    assert [(f.rule, f.loc.line) for f in src.diagnostics] == [("bad-migration-header", 2)]

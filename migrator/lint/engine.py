@@ -29,7 +29,7 @@ from . import catalog
 from .classify import base_phase, evaluate, migration_phase, run_rule
 from .context import TRANSACTION_CONTROL, MigrationContext
 from .state import SchemaState
-from .suppress import SUPPRESSION_COMMENT, apply_suppressions
+from .suppress import apply_suppressions
 
 
 @dataclass
@@ -146,14 +146,9 @@ def lint_parsed(source: MigrationSource, ops: list[Operation], state: SchemaStat
 
 
 def _diagnostics(source: MigrationSource) -> list[Finding]:
-    """The source's own findings. Suppression comments share the ``migrator:`` prefix with the
-    .sql header; a header reader that took one for a malformed header item is corrected here."""
-    lines = source.text.splitlines()
+    """The source's own findings, each with its rule's fix."""
     out = []
     for f in source.diagnostics:
-        if f.rule == "bad-migration-header" and 0 < f.loc.line <= len(lines) \
-                and SUPPRESSION_COMMENT.search(lines[f.loc.line - 1]):
-            continue
         if not f.fix:
             rule = catalog.get_rule(f.rule)
             if rule is not None:

@@ -162,12 +162,14 @@ class _Loader:
 
     def stdin(self) -> None:
         text = self.stdin_text if self.stdin_text is not None else sys.stdin.read()
-        self.sources.append(load_sql_text(text))
+        self.sources.append(load_sql_text(
+            text, assume_in_transaction=self.config.assume_in_transaction))
 
     def sql_files(self, files: list[tuple[Path, str]]) -> None:
         for path, display in files:
             if self._fresh(path) and not self.excluded(path, display):
-                self.sources.append(load_sql_file(path, display))
+                self.sources.append(load_sql_file(
+                    path, display, assume_in_transaction=self.config.assume_in_transaction))
 
     def revisions(self, files: list[tuple[Path, str]], script_dir: Path,
                   ini_path: Path | None, elsewhere: list[str] | None = None,

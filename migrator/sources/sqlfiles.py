@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shlex
+from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from ..errors import MigratorError, UsageError
@@ -23,6 +24,9 @@ from ..sql.split import split_sql
 
 PHASES = ("expand", "contract")
 _HEADER = re.compile(r"--\s*migrator\s*:(.*)$", re.IGNORECASE)
+# "-- migrator: ignore[rule] reason" shares the prefix; it is a suppression, not a header.
+_SUPPRESSION = re.compile(r"^\s*ignore(?:-file)?\s*\[", re.IGNORECASE)
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 
 
 def phase_from_directory(path: PurePath) -> str | None:
@@ -60,14 +64,23 @@ def _header_finding(path: str, line: int, column: int, message: str) -> Finding:
                    fix="write the header as: -- migrator: phase=expand|contract release=X.Y.Z")
 
 
-def read_header(text: str, path: str) -> tuple[str | None, str | None, list[Finding]]:
-    """(phase, release, diagnostics) from ``-- migrator: key=value ...`` header lines."""
+@dataclass
+class Header:
     phase: str | None = None
     release: str | None = None
-    findings: list[Finding] = []
+    # Whether whoever runs the file wraps it in one transaction (Flyway does; psql does not).
+    # None: not said, so only explicit BEGIN ... COMMIT blocks are transactions (squawk's default).
+    transaction: bool | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+
+def read_header(text: str, path: str) -> Header:
+    """The ``-- migrator: phase=... release=... transaction=...`` header lines of a SQL file."""
+    header = Header()
+    findings = header.findings
     for number, line in _leading_comment_lines(text):
         m = _HEADER.search(line)
-        if not m:
+        if not m or _SUPPRESSION.match(m.group(1)):
             continue
         column = text.splitlines()[number - 1].find("--") + 1
         try:
@@ -84,7 +97,7 @@ def read_header(text: str, path: str) -> tuple[str | None, str | None, list[Find
                     path, number, column, f"migrator header item {word!r} is not key=value"))
             elif key == "phase":
                 if value.lower() in PHASES:
-                    phase = value.lower()
+                    header.phase = value.lower()
                 else:
                     findings.append(_header_finding(
                         path, number, column,
@@ -92,14 +105,19 @@ def read_header(text: str, path: str) -> tuple[str | None, str | None, list[Find
             elif key == "release":
                 try:
                     parse_release(value)
-                    release = value
+                    header.release = value
                 except MigratorError as e:
                     findings.append(_header_finding(path, number, column, e.message))
+            elif key == "transaction" and value.lower() in _TRUE + _FALSE:
+                header.transaction = value.lower() in _TRUE
+            elif key == "transaction":
+                findings.append(_header_finding(
+                    path, number, column, f"transaction must be true or false, got {value!r}"))
             else:
                 findings.append(_header_finding(
                     path, number, column,
-                    f"unknown migrator header key {key!r} (known: phase, release)"))
-    return phase, release, findings
+                    f"unknown migrator header key {key!r} (known: phase, release, transaction)"))
+    return header
 
 
 def _decode(data: bytes, path: str) -> tuple[str, list[Finding]]:
@@ -116,18 +134,23 @@ def _decode(data: bytes, path: str) -> tuple[str, list[Finding]]:
 
 
 def sql_source(data: bytes, display: str, *, kind: str = "sql",
-               directory_phase: str | None = None) -> MigrationSource:
-    """One migration from the bytes of a SQL script."""
+               directory_phase: str | None = None,
+               assume_in_transaction: bool = False) -> MigrationSource:
+    """One migration from the bytes of a SQL script. Statements outside an explicit BEGIN ...
+    COMMIT run outside a transaction unless the header (``transaction=true``) or the
+    configuration (``assume_in_transaction``) says the file is wrapped in one."""
     text, diagnostics = _decode(data, display)
-    phase, release, header_findings = read_header(text, display)
-    diagnostics.extend(header_findings)
+    header = read_header(text, display)
+    phase, release = header.phase, header.release
+    wrapped = assume_in_transaction if header.transaction is None else header.transaction
+    diagnostics.extend(header.findings)
     if directory_phase and phase and phase != directory_phase:
         diagnostics.append(_header_finding(
             display, 1, 1,
             f"the header says phase={phase} but the file is under a {directory_phase}/ directory"))
     return MigrationSource(
         path=display,
-        statements=split_sql(text, display),
+        statements=split_sql(text, display, wrapped=wrapped),
         release=release,
         declared_phase=phase or directory_phase,
         kind=kind,
@@ -137,7 +160,7 @@ def sql_source(data: bytes, display: str, *, kind: str = "sql",
     )
 
 
-def load_sql_file(path: Path, display: str) -> MigrationSource:
+def load_sql_file(path: Path, display: str, *, assume_in_transaction: bool = False) -> MigrationSource:
     """A .sql file; a file that cannot be read is a usage error naming it (exit 2)."""
     try:
         data = path.read_bytes()
@@ -148,9 +171,12 @@ def load_sql_file(path: Path, display: str) -> MigrationSource:
         where = path.resolve().relative_to(Path.cwd().resolve())
     except ValueError:
         pass
-    return sql_source(data, display, directory_phase=phase_from_directory(where))
+    return sql_source(data, display, directory_phase=phase_from_directory(where),
+                      assume_in_transaction=assume_in_transaction)
 
 
-def load_sql_text(text: str, display: str = "<stdin>") -> MigrationSource:
+def load_sql_text(text: str, display: str = "<stdin>", *,
+                  assume_in_transaction: bool = False) -> MigrationSource:
     """SQL read from standard input."""
-    return sql_source(text.encode("utf-8", errors="surrogateescape"), display, kind="stdin")
+    return sql_source(text.encode("utf-8", errors="surrogateescape"), display, kind="stdin",
+                      assume_in_transaction=assume_in_transaction)
