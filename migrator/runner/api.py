@@ -130,8 +130,8 @@ def _lint(ctx: Context, pending: list[Revision], override: dict[str, str]) -> li
     try:
         from ..lint.engine import lint_sources
         from ..sources.discover import load_sources
-    except ImportError as e:
-        return [f"linter unavailable, migrations not linted: {e}"]
+    except Exception as e:  # noqa: BLE001 - a broken install: say so, do not crash the deploy
+        return [f"linter unavailable, migrations not linted: {type(e).__name__}: {e}"]
     try:
         sources = load_sources([str(ctx.catalog.script_location)], ctx.config)
         report = lint_sources(sources, ctx.config)
