@@ -726,3 +726,12 @@ def test_alembic_offline_rendering_parses_to_the_operations_it_emits():
     assert fk.constraint.not_valid and fk.constraint.type == "foreign_key"
     assert check.constraint.not_null_column == "mail" and check.constraint.not_valid
     assert drop_index.concurrently
+
+
+def test_bulk_insert_is_read_from_its_head_quickly():
+    rows = ",\n".join(f"({i}, 'name {i}; with (parens', '2024-01-01')" for i in range(20000))
+    sql = f'INSERT INTO app."Seed" (a, b, c) VALUES {rows}'
+    t0 = time.perf_counter()
+    ops = parse(sql)
+    assert time.perf_counter() - t0 < 0.2
+    assert [(o.kind, o.schema, o.table, o.sql) for o in ops] == [("insert", "app", "Seed", sql)]
