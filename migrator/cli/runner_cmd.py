@@ -159,8 +159,13 @@ def _finish(result, fmt: str) -> None:
 # -- commands -----------------------------------------------------------------------------------
 
 
+EXIT_DOC = ("\n\nExit status: 0 done (or nothing to do), 1 refused or a migration failed, 2 usage "
+            "error or broken revision script (the file is named), 3 database unreachable or the "
+            "runner lock wait timed out.")
+
+
 def _apply_command(name: str, doc: str):
-    @click.command(name=name, help=doc)
+    @click.command(name=name, help=doc + EXIT_DOC)
     @click.option("--release", "-r", required=True, help="The release, e.g. 1.4.0.")
     @click.option("--dry-run", is_flag=True, help="Say what would be applied; apply nothing.")
     @click.option("--accept-drift", multiple=True, metavar="REV",
@@ -197,7 +202,10 @@ contract = _apply_command("contract", "Gate `contract R`, then apply pending con
 @common_options
 @json_errors("rollback")
 def rollback(release, dry_run, fmt, **kw):
-    """Undo applied expand migrations of releases >= R (refused once a contract >= R is applied)."""
+    """Undo applied expand migrations of releases >= R (refused once a contract >= R is applied).
+
+    Exit status: 0 done, 1 refused or a downgrade failed, 2 usage error, 3 database unreachable
+    or the runner lock wait timed out."""
     from ..runner import api
 
     config = build_config(**kw)
