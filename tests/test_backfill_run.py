@@ -235,3 +235,30 @@ def test_fast_batches_grow_up_to_the_maximum(db):
     # 1000 (the start), then at most x4 per step, capped: 4000, 5000, and the 3000 left over
     assert r.batches == 4 and backfill_status(engine)[0]["batch_size"] == 5000
     assert counts(engine)["once"] == 13000
+
+
+def test_uuid_key_in_a_schema_with_a_mixed_case_table_resumes_from_its_saved_key(pg_url):
+    engine = create_engine(normalize_url(pg_url))
+    with engine.begin() as c:
+        c.execute(text('CREATE SCHEMA app'))
+        c.execute(text('CREATE TABLE app."Accounts" (id uuid PRIMARY KEY, "Name" text, n integer NOT NULL DEFAULT 0)'))
+        c.execute(text('INSERT INTO app."Accounts" (id) SELECT gen_random_uuid() FROM generate_series(1, 250)'))
+    spec = BackfillSpec("Accounts", {"Name": "'acct-' || left(id::text, 8)", "n": "n + 1"},
+                        schema="app", batch_size=40, name="accounts")
+    cfg = Config(retry_attempts=1)
+    # stop after the third batch by making the fourth fail, then resume from the saved uuid
+    with engine.begin() as c:
+        ids = [r[0] for r in c.execute(text('SELECT id FROM app."Accounts" ORDER BY id'))]
+        c.execute(text(f'ALTER TABLE app."Accounts" ADD CONSTRAINT no_fourth '
+                       f"CHECK (n = 0 OR id < '{ids[120]}')"))
+    with pytest.raises(RefusedError, match="no_fourth"):
+        run_backfill(pg_url, spec, revision="r", release="1", config=cfg)
+    [st] = backfill_status(engine)
+    assert st["status"] == "failed" and st["rows_done"] == 120 and st["last_key"] == [str(ids[119])]
+    with engine.begin() as c:
+        c.execute(text('ALTER TABLE app."Accounts" DROP CONSTRAINT no_fourth'))
+    r = run_backfill(pg_url, spec, revision="r", release="1", config=cfg)
+    assert r.rows_done == 250 and r.batches == 7
+    with engine.connect() as c:
+        assert c.execute(text('SELECT count(*) FROM app."Accounts" WHERE n = 1 AND "Name" LIKE \'acct-%\'')).scalar() == 250
+    engine.dispose()

@@ -107,11 +107,11 @@ class _Gen:
         after = self.row_cmp(self.kq, "after", ">")
         walk = f"{after} AND {self.row_cmp(self.kq, 'stop', '<=')}" if with_after \
             else self.row_cmp(self.kq, "stop", "<=")
+        # the batch's last key; ORDER BY, not max(): max() does not exist for every key type (uuid)
+        last = f"SELECT {', '.join(self.ka)} FROM {BATCH} ORDER BY {self.order(self.ka, desc=True)} LIMIT 1"
         if len(self.kq) == 1:
-            last = f"SELECT max({self.ka[0]}) AS {self.ka[0]} FROM {BATCH}"
             upto = f"{self.kq[0]} <= (SELECT {self.ka[0]} FROM {LAST})"
         else:
-            last = f"SELECT {', '.join(self.ka)} FROM {BATCH} ORDER BY {self.order(self.ka, desc=True)} LIMIT 1"
             bound = ", ".join(f"(SELECT {a} FROM {LAST})" for a in self.ka)
             upto = f"({', '.join(self.kq)}) <= ({bound})"
         cond = f"{after} AND {upto}" if with_after else upto
