@@ -148,3 +148,19 @@ def test_cli_text_output_has_one_line_per_migration_and_a_summary(tmp_path, db_u
     assert doc["releases"]["1.1.0"]["applied"] == ["e110_add_full_name", "e111_index_full_name"]
     assert doc["window"]["max_release"] == "1.1.0"
     assert "s3cret" not in out
+
+
+def test_plan_needs_no_database_and_prints_json_steps_in_order(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("MIGRATOR_DATABASE_URL", raising=False)
+    project = copy_sample(tmp_path)
+    code, out, err = cli(["plan", "-r", "1.2.0", "-d", str(project), "--format", "json"], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert [m["revision"] for m in doc["migrations"]] == [
+        "e100_create_tables", "e110_add_full_name", "e111_index_full_name", "e120_relax_name_columns",
+        "c120_full_name_check", "c121_validate_full_name_check"]
+    assert all(m["status"] == "planned" for m in doc["migrations"])
+    validate = doc["migrations"][-1]["sql"]
+    assert validate == ["ALTER TABLE users VALIDATE CONSTRAINT ck_users_full_name_not_null;"]
+    assert doc["window"] is None and "no database URL" in doc["notes"][0]
