@@ -164,3 +164,18 @@ def test_plan_needs_no_database_and_prints_json_steps_in_order(tmp_path, capsys,
     validate = doc["migrations"][-1]["sql"]
     assert validate == ["ALTER TABLE users VALIDATE CONSTRAINT ck_users_full_name_not_null;"]
     assert doc["window"] is None and "no database URL" in doc["notes"][0]
+
+
+def test_contract_with_nothing_pending_does_not_consult_the_gate(tmp_path, sqlite_url):
+    from migrator.gate.registry import register_instance
+
+    project = copy_sample(tmp_path)
+    config = config_for(project, sqlite_url)
+    assert api.expand(config, "1.2.0").ok and api.contract(config, "1.2.0").ok
+    handle = register_instance(sqlite_url, "1.1.0", instance_id="old-pod")  # an old pod reappears
+    try:
+        assert api.contract(config, "1.2.0").steps == []  # nothing to do: no refusal
+        with pytest.raises(RefusedError, match="old-pod"):
+            api.contract(config, "1.3.0")
+    finally:
+        handle.stop()
