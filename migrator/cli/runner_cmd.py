@@ -116,7 +116,8 @@ def window_text(window) -> str:
     who = f"releases >= {c}" if c else "any release"
     if pending is not None:
         who += f" below {pending} (expand of {pending} pending)"
-    return f"window [C={c or '-'}, E={e or '-'}]: {who} may run"
+        return f"window [C={c or '-'}, E={e or '-'}]: {who} may run"
+    return f"window [C={c or '-'}, E={e or '-'}, no expand pending]: {who} may run"
 
 
 def print_run(result) -> None:
