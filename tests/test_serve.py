@@ -169,3 +169,27 @@ def test_serve_command_binds_answers_and_stops_on_sigterm(ready_db, tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_concurrent_requests_share_one_evaluation_even_without_cache(ready_db, monkeypatch):
+    import migrator.gate.server as server_mod
+
+    calls = []
+    real = server_mod.evaluate
+
+    def counting(*a, **kw):
+        calls.append(1)
+        time.sleep(0.2)  # a slow database
+        return real(*a, **kw)
+
+    monkeypatch.setattr(server_mod, "evaluate", counting)
+    with running_server(ready_db, cache_ttl=0.0) as port:
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(get(port, "/v1/gate/ready?release=1.0.0")[0]))
+                   for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results == [200] * 8
+        assert len(calls) <= 3  # one in flight when they arrive, one started after: not eight

@@ -48,7 +48,7 @@ class GateService:
         self.catalog = NO_CATALOG if catalog is None else catalog
         self.cache_ttl = cache_ttl
         self.default_release = default_release
-        self._cache: dict[tuple[str, str], tuple[float, GateResult]] = {}
+        self._cache: dict[tuple[str, str], tuple[float, GateResult]] = {}  # key -> (read started at, result)
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -63,13 +63,17 @@ class GateService:
             lock = self._locks.setdefault(key, threading.Lock())
             if len(self._cache) > 1024:  # releases come from requests: bound the cache
                 self._cache.clear()
+        arrived = now
         with lock:
             hit = self._cache.get(key)
             now = time.monotonic()
-            if hit and now - hit[0] < self.cache_ttl:
+            # fresh enough, or computed while this request waited for the lock (so never older
+            # than the request itself): concurrent requests share one evaluation even with ttl 0
+            if hit and (now - hit[0] < self.cache_ttl or hit[0] >= arrived):
                 return hit[1], now - hit[0]
+            started = time.monotonic()  # the answer is as old as the read that made it
             result = evaluate(kind, release, engine=self.engine, config=self.config, catalog=self.catalog)
-            self._cache[key] = (time.monotonic(), result)
+            self._cache[key] = (started, result)
             return result, 0.0
 
 
