@@ -67,6 +67,16 @@ def is_volatile_expression(expression_sql: str | None) -> bool:
     return bool(expression_sql) and bool(volatile_calls(expression_sql))
 
 
+def is_builtin_function(name: str, schema: str | None = None) -> bool:
+    """Whether a called function is built into PostgreSQL (its effect is known), as opposed
+    to a user-defined or extension function whose body the linter cannot see."""
+    if schema is not None and schema.lower() != "pg_catalog":
+        return False
+    from migrator.pg_builtin_functions import NAMES
+
+    return name in NAMES or name.lower() in NAMES
+
+
 # -- type names ---------------------------------------------------------------------------------
 # Canonical spelling of each built-in type name (all aliases PostgreSQL accepts).
 _TYPE_ALIASES = {

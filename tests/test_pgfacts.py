@@ -157,3 +157,17 @@ def test_binary_coercible_changes_do_not_rewrite_on_a_real_server(pg_url):
             assert is_binary_coercible(old, new) is (not rewritten), (
                 f"{old} -> {new}: server rewrote={rewritten}, pgfacts says "
                 f"binary-coercible={is_binary_coercible(old, new)}")
+
+
+@pytest.mark.postgres
+def test_builtin_function_list_matches_the_server(pg_url):
+    from migrator.pg_builtin_functions import NAMES
+
+    with psycopg.connect(pg_url) as conn:
+        server = {r[0] for r in conn.execute(
+            "SELECT DISTINCT proname FROM pg_proc WHERE pronamespace = 'pg_catalog'::regnamespace")}
+    assert server - NAMES == set(), "functions built into the test server missing from the list"
+    assert pgfacts.is_builtin_function("setval") and pgfacts.is_builtin_function("now")
+    assert not pgfacts.is_builtin_function("create_hypertable")
+    assert not pgfacts.is_builtin_function("setval", schema="public")
+    assert pgfacts.is_builtin_function("setval", schema="pg_catalog")

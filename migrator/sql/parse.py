@@ -328,7 +328,32 @@ def _map_query(tree, op) -> list[Operation]:
                 if args and isinstance(args[0], exp.Literal) and args[0].is_string:
                     value = args[1].this if len(args) > 1 and isinstance(args[1], exp.Literal) else None
                     return [op("set_session", name=args[0].this.lower(), value=value)]
+    hidden = _hidden_calls(tree)
+    if hidden:
+        # SELECT create_hypertable(...), SELECT partman.create_parent(...), SELECT my_backfill():
+        # the function may change anything, and its body is not in the migration.
+        return [op("do_block", name=hidden[0], object_type="function",
+                   reason=f"SELECT calls {', '.join(h + '()' for h in hidden)}, whose body cannot "
+                          "be seen (a user-defined or extension function)")]
     return [op("select")]
+
+
+def _hidden_calls(tree) -> list[str]:
+    """Functions a query calls that are not built into PostgreSQL (schema-qualified names
+    keep their schema)."""
+    out: list[str] = []
+    for fn in tree.find_all(exp.Anonymous):
+        name = str(fn.this)
+        schema = None
+        parent = fn.parent
+        if isinstance(parent, exp.Dot) and parent.expression is fn:
+            schema = _ident(parent.this) if isinstance(parent.this, exp.Identifier) else _sql(parent.this)
+        if pgfacts.is_builtin_function(name, schema):
+            continue
+        shown = f"{schema}.{name}" if schema else name
+        if shown not in out:
+            out.append(shown)
+    return out
 
 
 def _map_set(tree, op) -> list[Operation]:
