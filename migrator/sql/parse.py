@@ -22,6 +22,10 @@ Conventions of the facts (both paths fill them the same way):
 - ``alter_table_other``: ``reason`` starts with the action's leading words in upper case
   (``OWNER TO BOB``, ``ALTER COLUMN SET STATISTICS 100``, ``SET (storage parameters)``,
   ``ATTACH PARTITION``), which the classifier matches against its list of harmless actions.
+- ``do_block``: DO blocks, CALL, EXECUTE, and queries calling a function not built into
+  PostgreSQL (``SELECT create_hypertable(...)``); ``reason`` says what cannot be seen.
+- ``has_where``: the UPDATE / DELETE has a WHERE that reads a column (``WHERE true`` does not
+  bound anything); ``where_sql`` is the condition either way.
 - ``default_sql`` / ``check_sql`` / ``where_sql`` / ``using``: SQL text of the expression
   (rendered by sqlglot, or the source text when the word classifier read it).
 """
