@@ -140,3 +140,18 @@ def test_process_exit_waits_for_a_hanging_receiver_only_up_to_its_timeout():
         elapsed = time.monotonic() - started
     assert proc.returncode == 0 and got  # delivered before exit, and exit was not held hostage
     assert elapsed < 5 and "no answer within 0.5s" in proc.stderr
+
+
+def test_the_runner_posts_phase_events(pg_url, capsys):
+    from migrator.runner import api as runner
+    from tests.test_gate_support import SAMPLE
+
+    with receiver() as (base, got):
+        config = load_config(config_file=SAMPLE / "migrator.toml").with_overrides(
+            database_url=pg_url, webhooks=[{"url": base + "/events", "timeout": 2}])
+        runner.expand(config, "1.0.0")
+        assert flush(5)
+    types = [doc["type"] for _, _, doc in got]
+    assert types[:1] == ["dev.migrator.expand.started"] and types[-1] == "dev.migrator.expand.finished"
+    assert got[-1][2]["data"]["release"] == "1.0.0"
+    assert "s3cret" not in json.dumps([doc for _, _, doc in got])
