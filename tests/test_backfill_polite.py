@@ -61,7 +61,7 @@ def test_lock_timeout_is_retried_with_backoff_until_the_lock_is_free(users):
 def test_lock_never_free_is_indeterminate_and_resumable(users):
     url, engine = users
     locked = threading.Event()
-    t = hold_row_lock(url, 2.0, locked)
+    t = hold_row_lock(url, 1.0, locked)
     locked.wait(10)
     with pytest.raises(IndeterminateError, match="lock wait timed out 3 times") as err:
         run_backfill(url, SPEC, revision="r", release="1", config=Config(retry_attempts=3, **QUICK_RETRY))
