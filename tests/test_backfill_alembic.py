@@ -144,3 +144,16 @@ def test_plain_alembic_command_line_works_with_a_backfill(project, sqlite_url):
     with engine.connect() as c:
         assert c.execute(text("SELECT full_name FROM users WHERE id = 9")).scalar() == "Grace Hopper"
     engine.dispose()
+
+
+def test_from_migrator_import_backfill_is_callable_whichever_import_came_first():
+    code = ("import migrator.backfill.run\n"  # the package is imported first ...
+            "from migrator import backfill\n"  # ... and still the name declares
+            "from migrator.backfill.api import collecting\n"
+            "with collecting() as specs:\n"
+            "    spec = backfill('users', set={'a': '1'}, where='a IS NULL')\n"
+            "assert specs == [spec] and spec.where == 'a IS NULL', specs\n"
+            "print('ok')\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                       env={**os.environ, "PYTHONPATH": ROOT})
+    assert p.returncode == 0 and p.stdout.strip() == "ok", p.stderr
