@@ -336,6 +336,15 @@ CASES = [
     ("EXPLAIN UPDATE t SET a = 1", dict(kind="select")),
     ("EXPLAIN ANALYZE UPDATE t SET a = 1", dict(kind="update", table="t", has_where=False)),
     ("EXPLAIN (ANALYZE, BUFFERS) DELETE FROM t WHERE id = 1", dict(kind="delete", has_where=True)),
+    ("ALTER USER bob WITH PASSWORD 'hunter2'", dict(kind="alter_object", object_type="role", name="bob",
+                                                    reason="WITH PASSWORD '?'")),
+    ("ALTER ROLE bob PASSWORD 'hunter2' VALID UNTIL '2030-01-01'",
+     dict(kind="alter_object", object_type="role", reason="PASSWORD '?' VALID")),
+    ("ALTER FOREIGN TABLE ft ADD COLUMN x int", dict(kind="alter_object", object_type="foreign_table", name="ft")),
+    ("ALTER USER MAPPING FOR u SERVER s OPTIONS (password 'x')",
+     dict(kind="alter_object", object_type="user_mapping", name="u")),
+    ("DROP USER MAPPING IF EXISTS FOR u SERVER s", dict(kind="drop_object", object_type="user_mapping", name="u")),
+    ("ALTER EVENT TRIGGER et DISABLE", dict(kind="alter_object", object_type="event_trigger", name="et")),
     ("ALTER DEFAULT PRIVILEGES IN SCHEMA s GRANT SELECT ON TABLES TO r",
      dict(kind="alter_object", object_type="default_privileges")),
     # ---- DROP --------------------------------------------------------------------------------
@@ -746,3 +755,17 @@ def test_bulk_insert_is_read_from_its_head_quickly():
     ops = parse(sql)
     assert time.perf_counter() - t0 < 0.2
     assert [(o.kind, o.schema, o.table, o.sql) for o in ops] == [("insert", "app", "Seed", sql)]
+
+
+@pytest.mark.parametrize("sql", [
+    "ALTER USER app WITH PASSWORD 'hunter2'",
+    "CREATE ROLE app LOGIN PASSWORD 'hunter2'",
+    "ALTER ROLE app PASSWORD 'hunter2'",
+    "CREATE USER MAPPING FOR app SERVER s OPTIONS (user 'u', password 'hunter2')",
+    "ALTER TABLE t OWNER TO app, ALTER COLUMN c SET DEFAULT 'hunter2'",
+    "ALTER SERVER s OPTIONS (SET password 'hunter2')",
+])
+def test_facts_never_repeat_a_password_literal(sql):
+    for op in parse(sql):
+        facts = [op.reason, op.name, op.new_name, op.value, op.table, op.column]
+        assert not any("hunter2" in (f or "") for f in facts), op

@@ -200,15 +200,17 @@ _DROP_OBJECTS = {
 }
 
 
-def read_drop(stmt, c, _):
-    c.skip()
-    materialized = bool(c.accept("MATERIALIZED"))
-    w = c.accept_any("TABLE", "INDEX", "SCHEMA", "DATABASE", *_DROP_OBJECTS)
-    if w is None:
-        return None
+def _rest_of_object_type(c: Cursor, w: str) -> str | None:
+    """The object type named by keyword ``w`` (just consumed), consuming the words that
+    complete it: FOREIGN TABLE, FOREIGN DATA WRAPPER, EVENT TRIGGER, TEXT SEARCH ..., ACCESS
+    METHOD, USER MAPPING FOR, OWNED BY."""
+    object_type = _DROP_OBJECTS.get(w)
     if w == "FOREIGN":
-        c.accept("DATA", "WRAPPER") or c.accept("TABLE")
-    elif w in ("EVENT",):
+        if c.accept("DATA", "WRAPPER"):
+            object_type = "foreign_data_wrapper"
+        else:
+            c.accept("TABLE")
+    elif w == "EVENT":
         c.accept("TRIGGER")
     elif w == "TEXT":
         c.accept("SEARCH")
@@ -217,6 +219,22 @@ def read_drop(stmt, c, _):
         c.accept("METHOD")
     elif w == "OWNED":
         c.accept("BY")
+    elif w == "LARGE":
+        c.accept("OBJECT")
+    elif w == "USER" and c.accept("MAPPING"):
+        object_type = "user_mapping"
+        c.accept("IF", "EXISTS")
+        c.accept("FOR")
+    return object_type
+
+
+def read_drop(stmt, c, _):
+    c.skip()
+    materialized = bool(c.accept("MATERIALIZED"))
+    w = c.accept_any("TABLE", "INDEX", "SCHEMA", "DATABASE", *_DROP_OBJECTS)
+    if w is None:
+        return None
+    object_type = _rest_of_object_type(c, w)
     concurrently = bool(c.accept("CONCURRENTLY"))
     if_exists = bool(c.accept("IF", "EXISTS"))
     names: list[str] = []
@@ -244,7 +262,6 @@ def read_drop(stmt, c, _):
         return [make(stmt, "drop_schema", name=first, **common)]
     if w == "DATABASE":
         return [make(stmt, "drop_database", name=first, **common)]
-    object_type = _DROP_OBJECTS[w]
     if w == "VIEW" and materialized:
         object_type = "materialized_view"
     return [make(stmt, "drop_object", object_type=object_type, name=first, schema=schema,
@@ -273,14 +290,14 @@ def read_alter(stmt, c, reparse):
         return [make(stmt, "alter_sequence", name=name, schema=schema, if_exists=ie)]
     materialized = bool(c.accept("MATERIALIZED"))
     w = c.peek()
-    object_type = _DROP_OBJECTS.get(w) or {"DATABASE": "database", "SCHEMA": "schema",
-                                           "SYSTEM": "system", "DEFAULT": "default_privileges",
-                                           "LARGE": "large_object"}.get(w)
-    if object_type is None:
+    others = {"DATABASE": "database", "SCHEMA": "schema", "SYSTEM": "system",
+              "DEFAULT": "default_privileges", "LARGE": "large_object"}
+    if w not in _DROP_OBJECTS and w not in others:
         return None
+    c.skip()
+    object_type = _rest_of_object_type(c, w) or others.get(w)
     if w == "VIEW" and materialized:
         object_type = "materialized_view"
-    c.skip()
     if w in ("SYSTEM", "DEFAULT"):
         return [make(stmt, "alter_object", object_type=object_type)]
     ie = bool(c.accept("IF", "EXISTS"))

@@ -169,7 +169,9 @@ class Cursor:
         self.i += 1
 
     def words_left(self) -> list[str]:
-        return [t.up for t in self.toks[self.i:self.end]]
+        """Upper-cased tokens from the cursor on; string and dollar-quoted literals read as
+        ``'?'`` so that text built from them never repeats a literal (a password)."""
+        return [t.up if t.kind not in ("str", "dollar") else "'?'" for t in self.toks[self.i:self.end]]
 
     def text_from(self, k: int | None = None, end: int | None = None) -> str:
         """Source text from token index k (default: cursor) to token index end (default: end)."""
