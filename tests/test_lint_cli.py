@@ -274,3 +274,47 @@ def test_whole_run_cache_misses_when_any_file_under_the_path_changes(project, ca
     assert code == 1 and "002_add_name.sql:3:1: error" in out
     leftovers = [p for p in (project / ".migrator_cache").rglob(".tmp-*")]
     assert leftovers == []  # writes are atomic renames
+
+
+REVISION = '''"""{doc}"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "{rev}"
+down_revision = {down}
+branch_labels = None
+depends_on = None
+phase = "{phase}"
+release = "{release}"
+
+
+def upgrade():
+{body}
+
+
+def downgrade():
+    pass
+'''
+
+
+def test_alembic_versions_directory_headers_findings_on_the_py_line_and_cache(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NO_COLOR", "1")
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    (versions / "a1_create_users.py").write_text(REVISION.format(
+        doc="create users", rev="a1", down="None", phase="expand", release="1.0.0",
+        body='    op.create_table("users", sa.Column("id", sa.BigInteger, primary_key=True),\n'
+             '                    sa.Column("email", sa.String(50)))'))
+    (versions / "b2_add_col.py").write_text(REVISION.format(
+        doc="add column", rev="b2", down='"a1"', phase="expand", release="1.1.0",
+        body='    op.add_column("users", sa.Column("full_name", sa.Text))\n'
+             '    op.create_index("ix_users_email", "users", ["email"])'))
+    code, out, _ = run(["lint", "versions"], capsys)
+    lines = out.splitlines()
+    assert code == 1
+    assert lines[0] == "versions/a1_create_users.py  expand  1.0.0"
+    assert lines[1] == "versions/b2_add_col.py  expand  1.1.0  rejected"
+    assert lines[2].startswith("versions/b2_add_col.py:15:5: error create-index-non-concurrently")
+    code2, again, _ = run(["lint", "versions"], capsys)  # whole-run cache hit
+    assert (code2, again) == (code, out)
