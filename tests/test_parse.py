@@ -769,3 +769,12 @@ def test_facts_never_repeat_a_password_literal(sql):
     for op in parse(sql):
         facts = [op.reason, op.name, op.new_name, op.value, op.table, op.column]
         assert not any("hunter2" in (f or "") for f in facts), op
+
+
+def test_unparsed_reason_points_into_the_file_and_quotes_nothing():
+    op = parse_statement(Statement("ALTER ROLE x WITH\n  FROBNICATE 'hunter2' ON (", Location("m.sql", 10, 5)))[0]
+    assert op.kind in ("unparsed", "alter_object")
+    op = parse_statement(Statement("FROBNICATE x 'hunter2' (", Location("m.sql", 10, 5)))[0]
+    assert op.kind == "unparsed" and "hunter2" not in op.reason
+    op = parse_statement(Statement("SELECT (1 +\n  'hunter2' FROM", Location("m.sql", 10, 5)))[0]
+    assert "hunter2" not in (op.reason or "")

@@ -112,7 +112,7 @@ def _parse(stmt: Statement, server_version: int) -> list[Operation]:
     try:
         tree = sqlglot.parse_one(sql, read=_DIALECT)
     except (ParseError, TokenError) as e:
-        return fallback.classify(stmt, reparse=_reparse, why=_short_error(e))
+        return fallback.classify(stmt, reparse=_reparse, why=_short_error(e, stmt))
     except Exception as e:  # noqa: BLE001 - sqlglot bugs (RecursionError, ...) too
         return fallback.classify(stmt, reparse=_reparse, why=f"{type(e).__name__}")
     if tree is None or isinstance(tree, exp.Command):
@@ -152,9 +152,19 @@ def _first_word(sql: str) -> str | None:
     return m.group().upper()
 
 
-def _short_error(e: Exception) -> str:
-    msg = str(e).split("\n", 1)[0]
-    return msg[:160]
+_ERROR_AT = re.compile(r"Line (\d+), Col: (\d+)")
+
+
+def _short_error(e: Exception, stmt: Statement) -> str:
+    """Where sqlglot stopped, in the user's file. Its message is not repeated: it quotes
+    tokens of the statement, which may be a password."""
+    m = _ERROR_AT.search(str(e))
+    if m is None:
+        return "syntax not recognised"
+    line, col = int(m.group(1)), int(m.group(2))
+    if line == 1:
+        col += stmt.loc.column - 1
+    return f"syntax not recognised near line {stmt.loc.line + line - 1}, column {col}"
 
 
 def _reparse(stmt: Statement, sql: str) -> list[Operation] | None:
