@@ -108,6 +108,16 @@ def test_rolled_back_expand_is_pending_again(pg_url):
     assert gate("ready", "1.0.0", pg_url).verdict == "pass"
 
 
+def test_a_rollback_that_stopped_halfway_is_reported_for_the_releases_it_concerns(pg_url):
+    add_history(pg_url, ("e100", "expand", "1.0.0", "applied"), ("e110", "expand", "1.1.0", "applied"),
+                ("e110", "expand", "1.1.0", "failed", "downgrade", "lock timeout"))
+    r = gate("ready", "1.1.0", pg_url)
+    assert r.verdict == "fail" and codes(r) == {"migration_failed"}
+    assert "during downgrade: lock timeout" in r.reasons[0].message
+    assert r.window.max_release.public == "1.1.0"  # the revision is still applied
+    assert gate("ready", "1.0.0", pg_url).verdict == "pass"
+
+
 def test_history_alone_keeps_the_window_when_the_catalog_on_disk_is_older(pg_url):
     add_history(pg_url, ("e100", "expand", "1.0.0", "applied"), ("c300", "contract", "3.0.0", "applied"))
     r = gate("ready", "2.0.0", pg_url, catalog=CATALOG[:1])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
@@ -104,25 +104,16 @@ def _jsonable(d: dict) -> dict:
 # -- the catalog on disk ---------------------------------------------------------------------
 
 def catalog_entries(catalog: Any) -> list[tuple[str, str, Version]]:
-    """(revision, phase, release) of each migration in a catalog: accepts the runner's Catalog
-    (``.revisions``/``.migrations``, a list or a mapping) or any iterable of objects or dicts with
-    revision, phase and release."""
+    """(revision, phase, release) of each migration in a catalog: the runner's Catalog (its
+    ``revisions``, each with ``id``) or a list of dicts with revision, phase and release."""
     if catalog is None:
         return []
-    items: Any = catalog
-    for attr in ("revisions", "migrations", "entries"):
-        if hasattr(catalog, attr):
-            items = getattr(catalog, attr)
-            break
-    if isinstance(items, dict):
-        items = items.values()
     out = []
-    for it in items:
-        get = it.get if isinstance(it, dict) else (lambda k, _it=it: getattr(_it, k, None))
-        rev = get("revision") or get("revision_id") or get("id")
-        phase, release = get("phase"), get("release")
-        if rev is None or phase is None or release is None:
-            continue
+    for it in getattr(catalog, "revisions", catalog):
+        if isinstance(it, dict):
+            rev, phase, release = it["revision"], it["phase"], it["release"]
+        else:
+            rev, phase, release = it.id, it.phase, it.release
         out.append((str(rev), str(phase), release if isinstance(release, Version) else parse_release(str(release))))
     return out
 
@@ -169,7 +160,8 @@ def migration_records(snap: Snapshot, catalog: Any = None) -> tuple[list[Migrati
             else:
                 state = "pending"
         elif h is not None:
-            state = "pending" if h.state == "rolled_back" else h.state
+            state = _history_state(h)
+            state = "pending" if state == "rolled_back" else state
         else:
             state = "pending"
         records[rev] = MigrationRecord(rev, phase, release, state)
@@ -182,8 +174,16 @@ def migration_records(snap: Snapshot, catalog: Any = None) -> tuple[list[Migrati
             problems.append(Reason("bad_release", f"history row of {h.revision} has release {h.release!r}, "
                                    "which is not a version", h.revision, h.phase, "warning"))
             continue
-        records[h.revision] = MigrationRecord(h.revision, h.phase, release, h.state)
+        records[h.revision] = MigrationRecord(h.revision, h.phase, release, _history_state(h))
     return list(records.values()), problems
+
+
+def _history_state(h: HistoryState) -> str:
+    """The state a revision's latest history row implies; a downgrade that did not finish
+    leaves the revision applied (as ``runner.history`` reads it)."""
+    if h.action == "downgrade":
+        return "rolled_back" if h.status in ("rolled_back", "applied") else "applied"
+    return h.status
 
 
 def _half_applied(snap: Snapshot, records: list[MigrationRecord]) -> list:
@@ -191,10 +191,12 @@ def _half_applied(snap: Snapshot, records: list[MigrationRecord]) -> list:
     last = {h.revision: h for h in snap.history}
     out = []
     for r in records:
+        h = last.get(r.revision)
         if r.state in ("running", "failed"):
-            h = last.get(r.revision)
             out.append(h if h is not None else
                        HistoryState(r.revision, r.phase, str(r.release), "upgrade", r.state))
+        elif h is not None and h.action == "downgrade" and h.status in ("running", "failed"):
+            out.append(h)  # still applied, but a rollback of it stopped halfway
     return out
 
 

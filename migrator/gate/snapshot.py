@@ -32,13 +32,6 @@ class HistoryState:
     status: str
     error: str | None = None
 
-    @property
-    def state(self) -> str:
-        """applied | running | failed | rolled_back (a finished downgrade is rolled_back)."""
-        if self.status == "applied" and self.action == "downgrade":
-            return "rolled_back"
-        return self.status
-
 
 @dataclass
 class Snapshot:
