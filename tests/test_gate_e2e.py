@@ -36,6 +36,12 @@ def test_release_by_release_with_registered_instances(pg_url):
         assert gate("ready", "1.0.0") == ("pass", set())  # the old release keeps serving
         assert gate("rollback", "1.0.0") == ("pass", set())
         runner.expand(config, "1.2.0")
+        assert gate("rollback", "1.1.0") == ("pass", set())
+        runner.rollback(config, "1.2.0")  # 1.2.0 is abandoned before its contract: undo its expand
+        assert gate("ready", "1.2.0") == ("fail", {"expand_pending"})
+        assert gate("ready", "1.1.0") == ("pass", set())
+        runner.expand(config, "1.2.0")
+        assert gate("ready", "1.2.0") == ("pass", set())
         assert gate("contract", "1.2.0") == ("fail", {"old_instance_running"})
         with pytest.raises(RefusedError) as exc:
             runner.contract(config, "1.2.0")
@@ -57,6 +63,14 @@ def test_release_by_release_with_registered_instances(pg_url):
         assert gate("contract", "1.3.0") == ("fail", {"old_instance_running"})
     finally:
         new.stop()
+    newest = migrator.register_instance(pg_url, "1.3.0", instance_id="web-1.3.0", heartbeat=False)
+    try:
+        runner.contract(config, "1.3.0")
+        assert gate("ready", "1.3.0") == ("pass", set())
+        assert gate("ready", "1.2.0") == ("fail", {"contracted_past"})
+        assert gate("rollback", "1.2.0") == ("fail", {"contracted_past"})
+    finally:
+        newest.stop()
 
 
 def _catalog(config):
