@@ -3,7 +3,6 @@ instances registering as a rolling deploy would."""
 
 from __future__ import annotations
 
-
 import pytest
 
 import migrator
