@@ -60,9 +60,10 @@ class GateService:
         if hit and now - hit[0] < self.cache_ttl:
             return hit[1], now - hit[0]
         with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-            if len(self._cache) > 1024:  # releases come from requests: bound the cache
+            if len(self._locks) > 1024:  # releases come from requests: bound what they can grow
                 self._cache.clear()
+                self._locks.clear()
+            lock = self._locks.setdefault(key, threading.Lock())
         arrived = now
         with lock:
             hit = self._cache.get(key)
