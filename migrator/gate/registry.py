@@ -24,7 +24,6 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from packaging.version import Version
 from sqlalchemy import delete, func, update
 from sqlalchemy.engine import Connection, Engine
 

@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 from ..config import Config
 from ..errors import UsageError
 from ..releases import parse_release
-from .core import FAIL, GATES, NO_CATALOG, PASS, GateResult, evaluate
+from .core import GATES, NO_CATALOG, PASS, GateResult, Reason, evaluate
 
 MAX_REQUEST_LINE = 8192
 MAX_HEADER_BYTES = 16384
@@ -193,11 +193,7 @@ class GateHandler(BaseHTTPRequestHandler):
         try:
             result, age = self.service.answer(kind, release)
         except UsageError as e:  # configuration trouble: the gate cannot answer
-            result, age = GateResult(kind, release, "unknown"), 0.0
-            result.reasons = []
-            from .core import Reason
-
-            result.reasons.append(Reason("configuration", e.render()))
+            result, age = GateResult(kind, release, "unknown", [Reason("configuration", e.render())]), 0.0
         if probe:
             doc = health_document(result, age)
             self._send(200 if result.verdict == PASS else 503, doc, HEALTH_JSON)
@@ -219,4 +215,4 @@ def make_server(service: GateService, host: str = "127.0.0.1", port: int = 8080,
     return GateServer((host, port), handler)
 
 
-__all__ = ["GateService", "GateServer", "health_document", "make_server", "FAIL", "PASS"]
+__all__ = ["GateService", "GateServer", "health_document", "make_server"]
