@@ -48,8 +48,8 @@ _HARMLESS_ALTER_TABLE = ("ALTER TABLE ... SET", "SET (", "RESET", "OWNER", "ENAB
                          "REPLICA IDENTITY", "CLUSTER ON", "SET WITHOUT CLUSTER",
                          "ALTER CONSTRAINT", "ALTER COLUMN SET STATISTICS",
                          "ALTER COLUMN SET STORAGE", "ALTER COLUMN SET COMPRESSION",
-                         "ALTER COLUMN SET (", "ALTER COLUMN RESET", "FORCE", "NO FORCE",
-                         "SET ACCESS METHOD")
+                         "ALTER COLUMN SET (", "ALTER COLUMN RESET", "FORCE", "NO FORCE")
+# Not here: SET ACCESS METHOD rewrites the whole table under an ACCESS EXCLUSIVE lock.
 
 
 def unchecked_alter_table(op: Operation) -> bool:
