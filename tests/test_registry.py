@@ -110,3 +110,27 @@ def test_require_compatible_on_unreachable_database_is_indeterminate():
     with pytest.raises(IndeterminateError) as exc:
         migrator.require_compatible("postgresql://app:hunter2@127.0.0.1:1/app", "1.0.0")
     assert "hunter2" not in exc.value.render()
+
+
+def test_many_instances_registering_at_once_on_a_fresh_database(pg_url):
+    import threading
+
+    handles, errors = [], []
+
+    def start(i):
+        try:
+            handles.append(migrator.register_instance(pg_url, "1.0.0", instance_id=f"pod-{i}", heartbeat=False))
+        except Exception as e:  # noqa: BLE001 - collected and asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=start, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert errors == []
+        assert sorted(r["instance_id"] for r in list_instances(pg_url, ttl=60)) == [f"pod-{i}" for i in range(6)]
+    finally:
+        for h in handles:
+            h.stop()

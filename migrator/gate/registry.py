@@ -93,15 +93,25 @@ class InstanceHandle:
     def _run(self, fn) -> Any:
         if isinstance(self._bind, Connection):
             with self._lock:
-                result = fn(self._bind)
-                self._bind.commit()
-                return result
+                try:
+                    result = fn(self._bind)
+                    self._bind.commit()
+                    return result
+                except BaseException:
+                    self._bind.rollback()
+                    raise
         with self._bind.begin() as conn:
             return fn(conn)
 
     def register(self) -> None:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:  # its own transaction: two instances starting at once may race to create the table
+            self._run(lambda conn: instances.create(conn, checkfirst=True))
+        except SQLAlchemyError:
+            pass  # created by the other one (or no CREATE privilege: the insert below says so)
+
         def go(conn: Connection) -> None:
-            instances.create(conn, checkfirst=True)
             now = _now_expr(conn)
             conn.execute(delete(instances).where(
                 instances.c.last_seen < (func.now() - RETENTION if conn.dialect.name == "postgresql"
