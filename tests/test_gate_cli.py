@@ -145,3 +145,27 @@ def test_sample_project_step_by_step_with_plain_alembic(pg_url, capsys):
     assert doc["window"]["min_release"] == "1.3.0" and doc["window"]["max_release"] == "1.2.0"
     assert gate("rollback", "1.2.0")[0] == 1
     assert gate("rollback", "1.3.0")[0] == 0
+
+
+def test_bad_webhook_configuration_is_a_usage_error_naming_the_file(pg_url, tmp_path, capsys):
+    cfg = tmp_path / "migrator.toml"
+    cfg.write_text('webhooks = [{url = "https://hooks.example/x", timeout = "soon"}]\n')
+    code, _, err = run_cli(["gate", "ready", "-r", "1.0.0", "--database-url", pg_url, "--config", str(cfg)], capsys)
+    assert code == 2 and str(cfg) in err and "webhooks[1].timeout" in err
+
+
+def test_malformed_database_url_is_a_usage_error(capsys):
+    for url in ("postgresql://app:hunter2@db:notaport/app", "postgresql://app:hunter2@db/app?bogus=1"):
+        code, _, err = run_cli(["gate", "ready", "-r", "1.0.0", "--database-url", url], capsys)
+        assert code == 2 and "cannot read database URL" in err and "hunter2" not in err
+
+
+def test_serve_on_a_port_in_use_is_a_usage_error(pg_url, capsys):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        code, _, err = run_cli(["serve", "--port", str(port), "--database-url", pg_url], capsys)
+    assert code == 2 and f"cannot listen on 127.0.0.1:{port}" in err

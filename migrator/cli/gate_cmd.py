@@ -40,13 +40,17 @@ def _database_url(config) -> str:
     else:
         import psycopg.conninfo
 
-        try:
-            psycopg.conninfo.conninfo_to_dict(libpq)
-        except psycopg.Error as e:
-            from ..dburl import redact_text
+        from ..dburl import redact_text
 
+        try:
+            params = psycopg.conninfo.conninfo_to_dict(libpq)
+        except psycopg.Error as e:
             raise UsageError(f"cannot read database URL {redact_text(config.database_url)!r}: "
                              f"{redact_text(str(e))}") from None
+        ports = str(params.get("port") or "5432").split(",")
+        if not all(p.strip().isdigit() for p in ports):
+            raise UsageError(f"cannot read database URL {redact_text(config.database_url)!r}: "
+                             f"the port must be a number")
     return config.database_url
 
 
