@@ -145,13 +145,14 @@ def explain(name):
     """Print one rule's documentation: why it is dangerous, the safe recipe, examples."""
     from ..lint.catalog import all_rules, get_rule, render_doc
 
-    rule = get_rule(name.strip().lower().replace("_", "-"))
+    wanted = name.strip().lower().replace("_", "-")
+    rule = get_rule(wanted)
     if rule is None:
         import difflib
 
         names = [r.name for r in all_rules()]
-        close = difflib.get_close_matches(name.lower(), names, n=3, cutoff=0.5)
-        close += [n for n in names if name.lower() in n and n not in close][: 3 - len(close)]
+        close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.5)
+        close += [n for n in names if wanted and wanted in n and n not in close][: 3 - len(close)]
         hint = f"; did you mean {', '.join(close)}?" if close else "; `migrator rules` lists them"
         raise UsageError(f"unknown rule {name!r}{hint}")
     doc = render_doc(rule)
