@@ -169,3 +169,13 @@ def test_serve_on_a_port_in_use_is_a_usage_error(pg_url, capsys):
         port = s.getsockname()[1]
         code, _, err = run_cli(["serve", "--port", str(port), "--database-url", pg_url], capsys)
     assert code == 2 and f"cannot listen on 127.0.0.1:{port}" in err
+
+
+def test_script_location_flag_brings_the_catalog(pg_url, capsys):
+    code, out, _ = run_cli(["gate", "ready", "-r", "1.0.0", "--database-url", pg_url, "-d", str(SAMPLE),
+                            "--format", "json"], capsys)
+    doc = json_out(out)
+    assert code == 1 and {r["code"] for r in doc["reasons"]} == {"expand_pending"}
+    assert doc["pending"]["expand"][0]["revision"] == "e100_create_tables"
+    code, _, err = run_cli(["gate", "ready", "-r", "1.0.0", "--database-url", pg_url, "-d", "nowhere"], capsys)
+    assert code == 2 and "nowhere" in err

@@ -26,6 +26,15 @@ def _config(config_file: str | None, **flags):
     return config
 
 
+def _location(script_location: str | None) -> str | None:
+    if script_location is None:
+        return None
+    loc = Path(script_location).expanduser()
+    if not loc.is_dir():
+        raise UsageError("no such directory", path=str(loc))
+    return str(loc.resolve())
+
+
 def _database_url(config) -> str:
     if not config.database_url:
         raise UsageError("no database URL: pass --database-url or set MIGRATOR_DATABASE_URL or DATABASE_URL")
@@ -85,9 +94,12 @@ def _text_report(result) -> str:
               help="contract: fail when no application instance ever registered (default: pass with a warning).")
 @click.option("--instance-ttl", type=click.FloatRange(0, min_open=True), default=None,
               help="Seconds of silence after which an instance counts as gone (default 60).")
+@click.option("-d", "--script-location", default=None,
+              help="Alembic project directory (with alembic.ini) or script directory, for pending migrations.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="Configuration file (default: migrator.toml or pyproject.toml, searched upwards).")
-def gate(kind, release, database_url, fmt, wait, interval, require_registry, instance_ttl, config_file):
+def gate(kind, release, database_url, fmt, wait, interval, require_registry, instance_ttl, script_location,
+         config_file):
     """The readiness gate for RELEASE.
 
     \b
@@ -103,7 +115,7 @@ def gate(kind, release, database_url, fmt, wait, interval, require_registry, ins
     from ..releases import parse_release
 
     config = _config(config_file, database_url=database_url, require_registry=require_registry,
-                     instance_ttl=instance_ttl)
+                     instance_ttl=instance_ttl, script_location=_location(script_location))
     parse_release(release)
     url = _database_url(config)
     catalog = load_catalog_if_any(config)
@@ -181,10 +193,12 @@ def instances(database_url, fmt, live_only, instance_ttl, config_file):
 @click.option("--require-registry/--no-require-registry", default=None)
 @click.option("--instance-ttl", type=click.FloatRange(0, min_open=True), default=None)
 @click.option("--access-log", is_flag=True, help="Log each request to stderr.")
+@click.option("-d", "--script-location", default=None,
+              help="Alembic project directory (with alembic.ini) or script directory, for pending migrations.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="Configuration file (default: migrator.toml or pyproject.toml, searched upwards).")
 def serve(host, port, database_url, default_release, cache_ttl, require_registry, instance_ttl,
-          access_log, config_file):
+          access_log, script_location, config_file):
     """Serve the readiness gate over HTTP (read-only).
 
     \b
@@ -201,7 +215,7 @@ def serve(host, port, database_url, default_release, cache_ttl, require_registry
     from ..releases import parse_release
 
     config = _config(config_file, database_url=database_url, require_registry=require_registry,
-                     instance_ttl=instance_ttl)
+                     instance_ttl=instance_ttl, script_location=_location(script_location))
     if default_release:
         default_release = str(parse_release(default_release))
     url = _database_url(config)
