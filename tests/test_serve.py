@@ -193,3 +193,19 @@ def test_concurrent_requests_share_one_evaluation_even_without_cache(ready_db, m
             t.join()
         assert results == [200] * 8
         assert len(calls) <= 3  # one in flight when they arrive, one started after: not eight
+
+
+def test_an_internal_error_is_a_500_and_the_server_keeps_serving(ready_db, monkeypatch, capsys):
+    import migrator.gate.server as server_mod
+
+    def broken(*a, **kw):
+        raise RuntimeError("bug with postgresql://app:hunter2@db/app")
+
+    with running_server(ready_db) as port:
+        monkeypatch.setattr(server_mod, "evaluate", broken)
+        status, _, doc, _ = get(port, "/v1/gate/ready?release=1.0.0")
+        assert status == 500 and "internal error" in doc["error"] and "hunter2" not in json.dumps(doc)
+        monkeypatch.undo()
+        assert get(port, "/v1/gate/ready?release=1.0.0")[0] == 200
+    err = capsys.readouterr().err
+    assert "RuntimeError" in err and "hunter2" not in err

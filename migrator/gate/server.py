@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from ..config import Config
+from ..dburl import redact_text
 from ..errors import UsageError
 from ..releases import parse_release
 from .core import GATES, NO_CATALOG, PASS, GateResult, Reason, evaluate
@@ -194,6 +195,10 @@ class GateHandler(BaseHTTPRequestHandler):
             result, age = self.service.answer(kind, release)
         except UsageError as e:  # configuration trouble: the gate cannot answer
             result, age = GateResult(kind, release, "unknown", [Reason("configuration", e.render())]), 0.0
+        except Exception as e:  # noqa: BLE001 - a bug: say so, keep serving, no traceback to clients
+            sys.stderr.write(f"migrator serve: internal error: {redact_text(type(e).__name__ + ': ' + str(e))}\n")
+            self._error(500, "internal error (see the server's log)")
+            return
         if probe:
             doc = health_document(result, age)
             self._send(200 if result.verdict == PASS else 503, doc, HEALTH_JSON)
