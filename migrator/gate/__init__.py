@@ -1,1 +1,10 @@
+"""The readiness gate (DESIGN section 7) and what serves it.
 
+- ``core``: the verdicts (``evaluate(kind, release, ...) -> GateResult``), decided from
+- ``snapshot``: one read-only read of the history, backfill and instance tables;
+- ``catalog_cache``: the catalog facts the gate needs, cached on disk;
+- ``registry``: application instances (``register_instance``, ``require_compatible``);
+- ``server``: ``migrator serve`` (probe and decision endpoints);
+- ``notify``: webhooks for phase and backfill events;
+- ``connect``: engines with bounded waits and read-only sessions.
+"""
