@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import traceback
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
@@ -181,6 +182,11 @@ def _file_in_traceback(exc: BaseException, dirs: list[Path]) -> tuple[str | None
     return found
 
 
+# Alembic formats version numbers into its UPDATE of the version table as literals
+# (literal_column("'%s'")): a quote in a revision id would be SQL injection (found by test_faults).
+_UNSAFE_IN_REVISION_ID = re.compile(r"['\"\\;\s\x00-\x1f]")
+
+
 def load_catalog(config: Config) -> Catalog:
     """Load and check the revisions of the configured Alembic project (no database needed)."""
     script_location, ini = locate(config)
@@ -213,6 +219,10 @@ def load_catalog(config: Config) -> Catalog:
         if not hasattr(module, "release"):
             raise UsageError(f"missing `release = \"X.Y.Z\"` in revision {s.revision}", path=path)
         release = parse_release(module.release, path=path)
+        if _UNSAFE_IN_REVISION_ID.search(s.revision):
+            raise UsageError(f"revision id {s.revision!r} contains a quote, backslash, semicolon, space "
+                             "or control character (Alembic writes revision ids into SQL unquoted)",
+                             path=path)
         revisions[s.revision] = Revision(
             id=s.revision, phase=phase, release=release, release_text=str(module.release).strip(),
             path=path, checksum=checksum_file(path), message=(s.doc or "").strip(),
