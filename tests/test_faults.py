@@ -1,0 +1,586 @@
+"""The fault-injection suite: the runner, the linter and the gate under concurrency, crashes,
+restarts, lock contention and hostile input. Every test runs against a real PostgreSQL server and
+the real ``migrator`` command line, the way a deploy pipeline runs it."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.support.faults import (ROLLOUT, SAMPLE, alembic_applied, copy_sample, data_dump,
+                                  history_applied, hostile_sql, kill_group, load_users, migrator,
+                                  migrator_env, schema_dump, start_migrator, wait_for)
+from tests.support.pgserver import PASSWORD, PgServer
+
+pytestmark = [pytest.mark.faults, pytest.mark.postgres]
+
+ROWS = 20_000  # enough for a backfill of several batches and a measurable concurrent index
+
+
+# -- fixtures ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def template(pg_server):
+    """A database at release 1.0.0 with ROWS users and orders, used as TEMPLATE (never connected to
+    while tests copy it)."""
+    url = pg_server.new_database()
+    r = migrator("expand", "--release", "1.0.0", "--database-url", url)
+    assert r.returncode == 0, r.stderr
+    load_users(url, ROWS)
+    name = url.rsplit("/", 1)[1]
+    yield name
+    pg_server.drop_database(url)
+
+
+@pytest.fixture
+def app_url(pg_server, template):
+    url = pg_server.new_database(template=template)
+    yield url
+    pg_server.drop_database(url)
+
+
+def rollout(url: str, steps=ROLLOUT, env=None) -> None:
+    for action, release in steps:
+        r = migrator(action, "--release", release, "--database-url", url, env=env)
+        assert r.returncode == 0, f"{action} {release}: exit {r.returncode}\n{r.stdout}\n{r.stderr}"
+
+
+def snapshot(server: PgServer, url: str) -> str:
+    """A copy of the database as a template (retried while the last runner's session closes)."""
+    name = "snap_" + uuid.uuid4().hex[:12]
+    for _ in range(50):
+        try:
+            with psycopg.connect(server.admin_url, autocommit=True) as c:
+                c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{url.rsplit("/", 1)[1]}"')
+            return name
+        except psycopg.errors.ObjectInUse:
+            time.sleep(0.1)
+    raise AssertionError("the runner's sessions never closed")
+
+
+@pytest.fixture(scope="module")
+def clean_run(pg_server, template):
+    """An uninterrupted rollout: its final schema and data, how long each step took, and a
+    template of the database before each step (so a crash test starts there directly)."""
+    url = pg_server.new_database(template=template)
+    timings, before = [], []
+    for step in ROLLOUT:
+        before.append(snapshot(pg_server, url))
+        t = time.perf_counter()
+        rollout(url, [step])
+        timings.append(time.perf_counter() - t)
+    result = {"schema": schema_dump(url), "data": data_dump(url), "timings": timings,
+              "before": before}
+    pg_server.drop_database(url)
+    yield result
+    for name in before:
+        pg_server.drop_database(pg_server.url_for(name))
+
+
+def assert_same_as_clean(url: str, clean: dict) -> None:
+    assert schema_dump(url) == clean["schema"], "schema differs from a clean run"
+    data = data_dump(url)
+    for key in clean["data"]:
+        assert data[key] == clean["data"][key], f"{key} differs from a clean run"
+
+
+def assert_history_truthful(url: str) -> None:
+    said = history_applied(url)
+    really = alembic_applied(url)
+    lying = said - really
+    assert not lying, f"history says applied for revisions that are not: {sorted(lying)}"
+
+
+# -- concurrency ---------------------------------------------------------------------------------
+
+def test_eight_runners_started_together_apply_each_revision_exactly_once(app_url):
+    procs = [start_migrator("expand", "--release", "1.3.0", "--database-url", app_url)
+             for _ in range(8)]
+    outs = [p.communicate(timeout=180) for p in procs]
+    codes = [p.returncode for p in procs]
+    assert codes == [0] * 8, "\n".join(f"exit {c}: {o[1][-400:]}" for c, o in zip(codes, outs))
+    with psycopg.connect(app_url) as c:
+        rows = c.execute(
+            "SELECT revision, count(*) FROM migrator_history WHERE action = 'upgrade' "
+            "AND status = 'applied' GROUP BY revision").fetchall()
+        failed = c.execute("SELECT revision, status FROM migrator_history "
+                           "WHERE status NOT IN ('applied')").fetchall()
+        invalid = c.execute("SELECT indexrelid::regclass FROM pg_index WHERE NOT indisvalid").fetchall()
+    counts = dict(rows)
+    for rev in ("e110_add_full_name", "e111_index_full_name", "e120_relax_name_columns"):
+        assert counts.get(rev) == 1, f"{rev} applied {counts.get(rev, 0)} times"
+    assert not failed, f"attempts not applied: {failed}"
+    assert not invalid, f"invalid index left: {invalid}"
+    assert alembic_applied(app_url) >= set(counts)
+
+
+# -- crash anywhere ------------------------------------------------------------------------------
+
+KILL_POINTS = 20
+
+
+def test_sigkill_at_random_points_then_rerun_equals_a_clean_run(pg_server, template, clean_run):
+    rng = random.Random(1126)
+    timings = clean_run["timings"]
+    points = []
+    for _ in range(KILL_POINTS):
+        step = rng.choices(range(len(ROLLOUT)), weights=timings)[0]
+        points.append((step, rng.uniform(0.05, timings[step])))
+
+    def one(point):
+        step, delay = point
+        url = pg_server.new_database(template=clean_run["before"][step])
+        try:
+            action, release = ROLLOUT[step]
+            proc = start_migrator(action, "--release", release, "--database-url", url)
+            time.sleep(delay)
+            kill_group(proc)
+            assert_history_truthful(url)
+            # catch up the way an operator would: everything up to the last release, both phases
+            for action, release in (("expand", "1.3.0"), ("contract", "1.3.0")):
+                for _attempt in range(3):  # 3 = indeterminate: a pipeline retries
+                    r = migrator(action, "--release", release, "--database-url", url)
+                    if r.returncode != 3:
+                        break
+                assert r.returncode == 0, (
+                    f"killed {ROLLOUT[step]} after {delay:.2f}s; rerun {action} {release}: "
+                    f"exit {r.returncode}\n{r.stderr[-800:]}")
+            assert_history_truthful(url)
+            assert_same_as_clean(url, clean_run)
+        finally:
+            pg_server.drop_database(url)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(one, points))
+
+
+# -- database restart ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def own_server():
+    """A server of our own: restarting it must not disturb the other tests."""
+    if __import__("os").environ.get("MIGRATOR_TEST_DATABASE_URL"):
+        pytest.skip("restart tests need a local server they own (MIGRATOR_TEST_DATABASE_URL is set)")
+    server = PgServer()
+    server._start_local()
+    server._wait_ready()
+    yield server
+    server.stop()
+
+
+def _restart_when(server: PgServer, url: str, query: str, timeout: float = 60) -> bool:
+    def reached():
+        try:
+            with psycopg.connect(url, connect_timeout=2) as c:
+                return bool(c.execute(query).fetchone()[0])
+        except psycopg.Error:
+            return False
+
+    hit = wait_for(reached, timeout, interval=0.02)
+    server.restart(down_seconds=2)
+    return hit
+
+
+@pytest.mark.parametrize("moment", ["mid-migration", "mid-backfill"])
+def test_database_restart_exits_3_and_a_rerun_is_clean(own_server, moment):
+    url = own_server.new_database()
+    rollout(url, [("expand", "1.0.0")])
+    load_users(url, 20_000)
+    slow = migrator_env(MIGRATOR_BACKFILL_MAX_BATCH="200", MIGRATOR_BACKFILL_MIN_BATCH="100",
+                        MIGRATOR_BACKFILL_PAUSE_MS="20", MIGRATOR_LOCK_TIMEOUT_MS="1000")
+    holder = None
+    if moment == "mid-migration":
+        # a reader keeps the ADD COLUMN of e110 waiting: the runner is inside the migration
+        holder = psycopg.connect(url)
+        holder.execute("SELECT count(*) FROM users").fetchone()
+        query = ("SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                 "AND query ILIKE 'ALTER TABLE users ADD COLUMN%'")
+    else:
+        query = "SELECT count(*) > 0 FROM migrator_backfills WHERE status = 'running' AND rows_done > 0"
+    proc = start_migrator("expand", "--release", "1.1.0", "--database-url", url, env=slow)
+    try:
+        hit = _restart_when(own_server, url, query)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            kill_group(proc)
+        if holder is not None:
+            holder.close()
+    assert hit, f"the runner never reached {moment}"
+    assert proc.returncode == 3, f"exit {proc.returncode}, expected 3\n{err[-800:]}"
+    assert PASSWORD not in out + err
+    assert_history_truthful(url)
+    rollout(url, [("expand", "1.1.0")])  # what a pipeline does after exit 3: run it again
+    if moment == "mid-backfill":
+        # The rerun above finds e110 applied and does not resume its backfill (reported defect);
+        # the documented resume is `migrator backfill`.
+        r = migrator("backfill", "--database-url", url)
+        assert r.returncode == 0 and "finished" in r.stdout, r.stdout + r.stderr
+    rollout(url, [("expand", "1.3.0"), ("contract", "1.3.0")])
+    with psycopg.connect(url) as c:
+        nulls = c.execute("SELECT count(*) FROM users WHERE full_name IS NULL").fetchone()[0]
+        invalid = c.execute("SELECT count(*) FROM pg_index WHERE NOT indisvalid").fetchone()[0]
+        rows = c.execute("SELECT count(*) FROM users").fetchone()[0]
+    assert (nulls, invalid, rows) == (0, 0, 20_000)
+
+
+# -- lock contention -----------------------------------------------------------------------------
+
+def test_lock_held_past_the_retry_budget_gives_up_cleanly_without_blocking_traffic(app_url):
+    lock_timeout_ms = 300
+    env = migrator_env(MIGRATOR_LOCK_TIMEOUT_MS=str(lock_timeout_ms), MIGRATOR_RETRY_MAX_TOTAL="4",
+                       MIGRATOR_RETRY_BASE_DELAY="0.2", MIGRATOR_RETRY_MAX_DELAY="0.5")
+    before = schema_dump(app_url)
+    holder = psycopg.connect(app_url)
+    holder.execute("SELECT count(*) FROM users").fetchone()  # ACCESS SHARE until rollback
+    stop = threading.Event()
+    worst = [0.0]
+
+    def traffic():
+        with psycopg.connect(app_url, autocommit=True) as c:
+            while not stop.is_set():
+                t = time.perf_counter()
+                c.execute("UPDATE users SET email = email WHERE id = 7")
+                c.execute("SELECT first_name FROM users WHERE id = 8").fetchone()
+                worst[0] = max(worst[0], time.perf_counter() - t)
+                time.sleep(0.01)
+
+    th = threading.Thread(target=traffic)
+    th.start()
+    try:
+        t = time.perf_counter()
+        r = migrator("expand", "--release", "1.1.0", "--database-url", app_url, env=env)
+        elapsed = time.perf_counter() - t
+    finally:
+        stop.set()
+        th.join()
+        holder.rollback()
+        holder.close()
+    # The runner's documented answer once its retry budget is spent: a definitive fail (exit 1),
+    # with the revision recorded as failed. (DESIGN section 6 lists "lock timed out" under exit 3;
+    # the runner and this suite's brief say 1: reported for a decision.)
+    assert r.returncode == 1, f"exit {r.returncode}\n{r.stderr[-800:]}"
+    assert "lock" in r.stdout + r.stderr
+    assert elapsed < 30, f"gave up only after {elapsed:.1f}s"
+    assert schema_dump(app_url) == before, "something was half-applied"
+    assert_history_truthful(app_url)
+    assert "e110_add_full_name" not in history_applied(app_url)
+    assert worst[0] < lock_timeout_ms / 1000 + 0.5, (
+        f"traffic waited {worst[0]:.2f}s behind the migration (lock_timeout {lock_timeout_ms} ms)")
+
+
+# -- the linter against hostile SQL ----------------------------------------------------------------
+
+def test_linter_survives_ten_thousand_hostile_inputs_with_valid_json():
+    from migrator.config import Config
+    from migrator.lint.parallel import lint_paths
+    from migrator.report import render
+
+    config = Config(root=Path("/nonexistent-root"))
+    inputs = hostile_sql(10_000)
+    assert len(inputs) >= 10_000
+    crashes: dict[str, str] = {}  # distinct failure -> first input showing it
+    for sql in inputs:
+        try:
+            report = lint_paths(["-"], config, stdin_text=sql, use_cache=False, jobs=1)
+            doc = json.loads(render(report, "json"))
+            assert doc["version"] == 1 and isinstance(doc["migrations"], list)
+            for m in doc["migrations"]:
+                assert m["phase"] in ("expand", "contract", "mixed", "empty"), m["phase"]
+                for f in m["findings"]:
+                    assert f["severity"] in ("error", "warning") and f["line"] >= 1, f
+        except Exception as e:  # noqa: BLE001 - collected, reported with the input below
+            crashes.setdefault(f"{type(e).__name__}: {str(e)[:160]}", sql[:200])
+    assert not crashes, f"{len(crashes)} distinct failures:\n" + "\n".join(
+        f"  {err}\n    on {sql!r}" for err, sql in list(crashes.items())[:15])
+
+
+# -- broken Alembic projects -----------------------------------------------------------------------
+
+V = "migrations/versions"
+
+
+def _edit(path: str, old: str, new: str):
+    def apply(project: Path) -> str:
+        p = project / path
+        text = p.read_text()
+        assert old in text, f"{old!r} not in {path}"
+        p.write_text(text.replace(old, new, 1))
+        return Path(path).name
+    return apply
+
+
+def _add(path: str, text: str):
+    def apply(project: Path) -> str:
+        (project / path).write_text(text)
+        return Path(path).name
+    return apply
+
+
+def _revision(rev: str, down: str | None, *, phase: str = "expand", release: str = "1.3.0",
+              labels: str = "None", depends: str = "None", body: str = "pass") -> str:
+    return (f'from alembic import op\nrevision = "{rev}"\ndown_revision = {down!r}\n'
+            f"branch_labels = {labels}\ndepends_on = {depends}\nphase = {phase!r}\n"
+            f"release = {release!r}\n\n\ndef upgrade():\n    {body}\n\n\ndef downgrade():\n    pass\n")
+
+
+def _naming(apply, culprit: str):
+    """For an error of the revision graph rather than of one file: the revision that causes it."""
+    def wrapped(project: Path) -> str:
+        apply(project)
+        return culprit
+    return wrapped
+
+
+BROKEN = {
+    "syntax error": _edit(f"{V}/e111_index_full_name.py", "def upgrade() -> None:", "def upgrade( -> None:"),
+    "indentation error": _edit(f"{V}/e120_relax_name_columns.py", "    # ALTER COLUMN", "  # ALTER COLUMN\n x = 1\n"),
+    "missing phase": _edit(f"{V}/e111_index_full_name.py", 'phase = "expand"', ""),
+    "missing release": _edit(f"{V}/e120_relax_name_columns.py", 'release = "1.2.0"', ""),
+    "unknown phase": _edit(f"{V}/e111_index_full_name.py", 'phase = "expand"', 'phase = "sideways"'),
+    "release not a version": _edit(f"{V}/e110_add_full_name.py", 'release = "1.1.0"', 'release = "one.one"'),
+    "release empty": _edit(f"{V}/e110_add_full_name.py", 'release = "1.1.0"', 'release = ""'),
+    "release a float": _edit(f"{V}/e110_add_full_name.py", 'release = "1.1.0"', "release = 1.1"),
+    "release with shell": _edit(f"{V}/e110_add_full_name.py", 'release = "1.1.0"', 'release = "1.1.0; rm -rf ~"'),
+    "cycle": _naming(_edit(f"{V}/e100_create_tables.py", "down_revision = None", 'down_revision = "e120_relax_name_columns"'), "e100_create_tables"),
+    "two expand heads": _add(f"{V}/e112_second_head.py", _revision("e112_second_head", "e110_add_full_name", release="1.1.0")),
+    "two contract heads": _add(f"{V}/c131_second_head.py", _revision("c131_second_head", "c121_validate_full_name_check", phase="contract", depends='"e120_relax_name_columns"')),
+    "missing module": _edit(f"{V}/e111_index_full_name.py", "from alembic import op", "from alembic import op\nimport no_such_module_xyz"),
+    "raises at import": _edit(f"{V}/e120_relax_name_columns.py", "from alembic import op", "from alembic import op\nraise RuntimeError('boom at import')"),
+    "no revision variable": _add(f"{V}/e130_norev.py", "phase = 'expand'\nrelease = '1.3.0'\ndef upgrade():\n    pass\n"),
+    "expand revision on contract branch": _add(f"{V}/c140_misplaced.py", _revision("c140_misplaced", "c130_drop_name_columns", phase="expand", release="1.4.0", depends='"e120_relax_name_columns"')),
+    "not utf-8": lambda p: ((p / V / "e111_index_full_name.py").write_bytes(
+        (p / V / "e111_index_full_name.py").read_bytes().replace(b"index users.full_name", b"index \xff\xfe users")), "e111_index_full_name.py")[1],
+    "second expand label": _naming(_add(f"{V}/e130_label.py", _revision("e130_label", None, labels='("expand",)')), "e130_label"),
+    "invalid migrator.toml": _edit("migrator.toml", "lock_timeout_ms = 2000", "lock_timeout_ms = = 2000"),
+    "unknown migrator.toml key": _edit("migrator.toml", "lock_timeout_ms = 2000", "lock_timeout_msec = 2000"),
+    "script_location missing": _edit("alembic.ini", "script_location = %(here)s/migrations", "script_location = %(here)s/no_such_dir"),
+    "phase None": _edit(f"{V}/e111_index_full_name.py", 'phase = "expand"', "phase = None"),
+    "release None": _edit(f"{V}/e111_index_full_name.py", 'release = "1.1.0"', "release = None"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_a_broken_project_exits_2_naming_the_file_and_applies_nothing(case, tmp_path, pg_url):
+    project = copy_sample(tmp_path)
+    culprit = BROKEN[case](project)
+    r = migrator("expand", "--release", "1.3.0", "--database-url", pg_url, cwd=project)
+    out = r.stdout + r.stderr
+    assert r.returncode == 2, f"{case}: exit {r.returncode}\n{out[-800:]}"
+    assert culprit in out, f"{case}: the message does not name {culprit}:\n{out[-800:]}"
+    assert "Traceback" not in out
+    with psycopg.connect(pg_url) as c:
+        assert c.execute("SELECT to_regclass('users')").fetchone()[0] is None, "something was applied"
+
+
+# -- credentials and reachability -------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("command", [["expand", "--release", "1.1.0"], ["status"],
+                                     ["gate", "ready", "--release", "1.0.0"]],
+                         ids=["expand", "status", "gate"])
+def test_wrong_password_and_unreachable_host_exit_3_without_the_password(pg_url, command):
+    secret = "Wr0ng-Pa55-zq9"
+    wrong = pg_url.replace(pg_url.split("//", 1)[1].split("@", 1)[0],
+                           "postgres:" + secret, 1)
+    unreachable = f"postgresql://postgres:{secret}@127.0.0.1:{_free_port()}/app"
+    for url in (wrong, unreachable):
+        r = migrator(*command, "--database-url", url, timeout=60)
+        out = r.stdout + r.stderr
+        assert r.returncode == 3, f"{command} {url.split('@')[1]}: exit {r.returncode}\n{out[-600:]}"
+        assert secret not in out, f"the password leaked: {out[-600:]}"
+        assert "Traceback" not in out
+
+
+# -- injection ------------------------------------------------------------------------------------
+
+INJECTIONS = ["1.1.0'; DROP TABLE users; --", "$(touch {marker})", "`touch {marker}`",
+              "1.1.0 && touch {marker}", "1.1.0\nDROP TABLE users"]
+
+
+@pytest.mark.parametrize("command", ["expand", "contract", "rollback", "gate ready"])
+def test_injected_release_strings_are_rejected_as_data(app_url, tmp_path, command):
+    marker = tmp_path / "pwned"
+    for text in INJECTIONS:
+        r = migrator(*command.split(), "--release", text.format(marker=marker),
+                     "--database-url", app_url)
+        assert r.returncode == 2, f"{command} {text!r}: exit {r.returncode}\n{r.stderr[-400:]}"
+        assert not marker.exists(), f"{text!r} ran a shell command"
+    with psycopg.connect(app_url) as c:
+        assert c.execute("SELECT count(*) FROM users").fetchone()[0] == ROWS
+
+
+def _evil_revision(project: Path, rev: str, table: str) -> None:
+    (project / V / "e130_evil.py").write_text(
+        "from alembic import op\nimport sqlalchemy as sa\n"
+        f"revision = {rev!r}\ndown_revision = 'e120_relax_name_columns'\n"
+        "branch_labels = None\ndepends_on = None\nphase = 'expand'\nrelease = '1.3.0'\n\n\n"
+        f"def upgrade():\n    op.create_table({table!r}, sa.Column('id', sa.Integer, primary_key=True))\n\n\n"
+        f"def downgrade():\n    op.drop_table({table!r})\n")
+
+
+def test_a_revision_id_crafted_as_sql_is_refused_before_anything_runs(app_url, tmp_path):
+    # Alembic writes version numbers into its UPDATE unquoted: this id used to drop `orders`.
+    project = copy_sample(tmp_path)
+    _evil_revision(project, "e1';DROP TABLE orders;UPDATE alembic_version SET version_num='y", "t_ok")
+    r = migrator("expand", "--release", "1.3.0", "--database-url", app_url, cwd=project)
+    assert r.returncode == 2, r.stdout[-800:] + r.stderr[-800:]
+    assert "e130_evil.py" in r.stderr
+    with psycopg.connect(app_url) as c:
+        assert c.execute("SELECT to_regclass('orders')").fetchone()[0] is not None
+        assert c.execute("SELECT count(*) FROM orders").fetchone()[0] == ROWS
+        assert c.execute("SELECT version_num FROM alembic_version").fetchall() == [("e100_create_tables",)]
+
+
+def test_a_table_name_crafted_as_sql_is_created_as_a_quoted_name(app_url, tmp_path):
+    project = copy_sample(tmp_path)
+    evil_table = 'evil"; DROP TABLE orders; --'
+    _evil_revision(project, "e130_evil_table", evil_table)
+    r = migrator("expand", "--release", "1.3.0", "--database-url", app_url, cwd=project)
+    assert r.returncode == 0, r.stdout[-1500:] + r.stderr[-800:]
+    with psycopg.connect(app_url) as c:
+        assert c.execute("SELECT count(*) FROM orders").fetchone()[0] == ROWS
+        assert c.execute("SELECT count(*) FROM users").fetchone()[0] == ROWS
+        assert c.execute("SELECT count(*) FROM pg_class WHERE relname = %s", (evil_table,)).fetchone()[0] == 1
+        assert c.execute("SELECT count(*) FROM migrator_history WHERE revision = 'e130_evil_table' "
+                         "AND status = 'applied'").fetchone()[0] == 1
+
+
+# -- the gate server -------------------------------------------------------------------------------
+
+def _db_fingerprint(url: str) -> dict[str, str]:
+    """Every table's content hash, the schema, and the row-change counters of the whole database."""
+    with psycopg.connect(url, autocommit=True) as c:
+        tables = [r[0] for r in c.execute(
+            "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) FROM "
+            "information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') "
+            "AND table_type = 'BASE TABLE' ORDER BY 1")]
+        out = {t: c.execute(f"SELECT md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) "
+                            f"FROM {t} x").fetchone()[0] for t in tables}
+    out["__schema__"] = schema_dump(url)
+    return out
+
+
+def _raw(port: int, data: bytes, timeout: float = 10) -> bytes:
+    """Send raw bytes, return everything the server answers before it closes or goes quiet."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        try:
+            s.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        chunks = []
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        except (socket.timeout, ConnectionResetError):
+            pass
+    return b"".join(chunks)
+
+
+def _status(answer: bytes) -> int | None:
+    """The status code; for an HTTP/0.9-style request line the stdlib answers with a bare HTML
+    error page (no status line), whose code is read from the page."""
+    line = answer.split(b"\r\n", 1)[0].split()
+    if len(line) >= 2 and line[0].startswith(b"HTTP/") and line[1].isdigit():
+        return int(line[1])
+    m = re.search(rb"Error code: (\d{3})", answer)
+    return int(m.group(1)) if m else None
+
+
+@pytest.fixture
+def gate_server(app_url):
+    proc = start_migrator("serve", "--port", "0", "--database-url", app_url, "--cache-ttl", "0")
+    line = ""
+    deadline = time.monotonic() + 30
+    while "http://" not in line and time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line and proc.poll() is not None:
+            break
+    assert "http://" in line, f"serve did not start: {line!r} {proc.stderr.read()[-500:]}"
+    hostport = line.split("http://", 1)[1].split()[0]
+    host, port = hostport.rsplit(":", 1)
+    yield proc, host, int(port), app_url
+    kill_group(proc)
+
+
+def _non_loopback_address() -> str | None:
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("192.0.2.1", 9))  # TEST-NET: nothing is sent
+            addr = s.getsockname()[0]
+        return None if addr.startswith("127.") else addr
+    except OSError:
+        return None
+
+
+def test_gate_server_binds_loopback_by_default(gate_server):
+    _proc, host, port, _url = gate_server
+    assert host == "127.0.0.1"
+    assert _status(_raw(port, b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")) == 200
+    other = _non_loopback_address()
+    if other:
+        with pytest.raises(OSError):
+            socket.create_connection((other, port), timeout=2).close()
+
+
+HOSTILE_REQUESTS = [
+    (b"POST /v1/gate/ready?release=1.0.0 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", {405}),
+    (b"PUT /healthz/schema?release=1.0.0 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", {405}),
+    (b"DELETE /v1/gate/contract?release=1.0.0 HTTP/1.1\r\nHost: x\r\n\r\n", {405}),
+    (b"PATCH / HTTP/1.1\r\nHost: x\r\n\r\n", {405}),
+    (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\nabc", {405}),
+    (b"GET /" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", {414}),
+    (b"GET /livez HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: " + b"b" * 20_000 + b"\r\n\r\n", {431}),
+    (b"GET /livez HTTP/1.1\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(500)) + b"\r\n", {431}),
+    (b"GARBAGE\r\n\r\n", {400}),
+    (b"GET\r\n\r\n", {400}),
+    (b"\x00\xff\xfe\x16\x03\x01\x02\x00\r\n\r\n", {400}),  # a TLS hello on a plain port
+    (b"GET /livez HTTP/9.9\r\n\r\n", {400, 505}),
+    (b"GET /v1/gate/ready?release=%ZZ%00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", {400}),
+    (b"GET /v1/gate/ready?release=1.0.0';DROP%20TABLE%20users;-- HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", {400}),
+    (b"GET /v1/gate/drop?release=1.0.0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", {404}),
+    (b"GET /v1/gate/../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", {404}),
+    (b"GET /healthz/schema?release=" + b"9" * 5000 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", {200, 400, 503}),
+    (b"GET /healthz/schema?gate=contract&release=1.0.0&release=2.0.0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", {200, 503}),
+]
+
+
+def test_gate_server_rejects_hostile_requests_cleanly_and_never_writes(gate_server):
+    proc, _host, port, url = gate_server
+    before = _db_fingerprint(url)
+    wrong = []
+    for request, allowed in HOSTILE_REQUESTS:
+        answer = _raw(port, request)
+        if _status(answer) not in allowed or b"Traceback" in answer:
+            wrong.append(f"{request[:60]!r}: expected {sorted(allowed)}, got {answer[:160]!r}")
+    assert not wrong, "\n".join(wrong)
+    for path in ("/livez", "/healthz/schema?release=1.0.0", "/healthz/schema?release=1.3.0&gate=contract",
+                 "/v1/gate/ready?release=1.0.0", "/v1/gate/contract?release=1.0.0",
+                 "/v1/gate/rollback?release=1.0.0"):
+        answer = _raw(port, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        assert _status(answer) in (200, 503), f"{path}: {answer[:200]!r}"
+        body = answer.split(b"\r\n\r\n", 1)[1]
+        json.loads(body)  # every answer is a JSON document
+    assert proc.poll() is None, "the server died"
+    assert _db_fingerprint(url) == before, "a request changed the database"
+
