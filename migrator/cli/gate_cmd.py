@@ -124,9 +124,13 @@ def gate(kind, release, database_url, fmt, wait, interval, require_registry, ins
     if wait is None:
         result = evaluate(kind, release, **kwargs)
     else:
-        def progress(r):
-            if not r.passed:
-                click.echo(f"waiting for gate {kind} {release}: {r.verdict}: {r.summary()}", err=True)
+        last: list[str] = []
+
+        def progress(r):  # one line per change, not one per poll
+            line = f"waiting for gate {kind} {release}: {r.verdict}: {r.summary()}"
+            if not r.passed and line not in last[-1:]:
+                click.echo(line, err=True)
+                last.append(line)
 
         result, timed_out = wait_for(kind, release, timeout=wait, interval=interval, on_attempt=progress, **kwargs)
         if timed_out:
