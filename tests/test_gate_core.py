@@ -248,3 +248,18 @@ def test_the_gate_works_on_sqlite(sqlite_url):
     finally:
         h.stop()
     assert gate("contract", "1.1.0", sqlite_url, catalog=CATALOG[:1]).verdict == "pass"
+
+
+def test_a_search_path_in_the_url_is_kept_on_both_paths(pg_url):
+    from migrator.gate.connect import make_engine
+
+    execute(pg_url, "CREATE SCHEMA app")
+    url = pg_url + "?options=-csearch_path%3Dapp"
+    add_history(url, ("e100", "expand", "1.0.0", "applied"), ("c200", "contract", "2.0.0", "applied"))
+    assert codes(gate("ready", "1.0.0", url)) == {"contracted_past"}  # psycopg path sees app.migrator_history
+    eng = make_engine(url, read_only=True)
+    try:
+        assert codes(evaluate("ready", "1.0.0", engine=eng, catalog=CATALOG)) == {"contracted_past"}
+    finally:
+        eng.dispose()
+    assert codes(gate("ready", "1.0.0", pg_url)) == {"expand_pending"}  # public has no history: e100 pending

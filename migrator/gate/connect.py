@@ -23,8 +23,8 @@ def make_engine(url: str, *, connect_timeout: float = 5.0, read_only: bool = Fal
             options.append("-c default_transaction_read_only=on")
         if statement_timeout_ms:
             options.append(f"-c statement_timeout={int(statement_timeout_ms)}")
-        if options:
-            connect_args["options"] = " ".join(options)
+        if options:  # after the URL's own options (a search_path, say), not instead of them
+            connect_args["options"] = " ".join([sa_url.query.get("options") or "", *options]).strip()
         connect_args.setdefault("application_name", "migrator-gate" if read_only else "migrator")
         kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=connect_timeout)
     return create_engine(sa_url, connect_args=connect_args, **kwargs)

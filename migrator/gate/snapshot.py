@@ -158,11 +158,15 @@ def libpq_url(url: str) -> str | None:
 def take_snapshot_libpq(url: str, *, with_instances: bool = True, connect_timeout: int = 5,
                         statement_timeout_ms: int = 10000) -> Snapshot:
     import psycopg
+    from psycopg.conninfo import conninfo_to_dict
     from psycopg.rows import dict_row
 
-    options = f"-c default_transaction_read_only=on -c statement_timeout={int(statement_timeout_ms)}"
-    with psycopg.connect(url, connect_timeout=connect_timeout, options=options,
-                         application_name="migrator-gate", row_factory=dict_row) as conn:
+    params = conninfo_to_dict(url)
+    ours = f"-c default_transaction_read_only=on -c statement_timeout={int(statement_timeout_ms)}"
+    params["options"] = f"{params.get('options') or ''} {ours}".strip()  # keep the URL's (search_path)
+    params.setdefault("connect_timeout", connect_timeout)
+    params.setdefault("application_name", "migrator-gate")
+    with psycopg.connect(**params, row_factory=dict_row) as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
 
