@@ -155,3 +155,16 @@ def test_the_runner_posts_phase_events(pg_url, capsys):
     assert types[:1] == ["dev.migrator.expand.started"] and types[-1] == "dev.migrator.expand.finished"
     assert got[-1][2]["data"]["release"] == "1.0.0"
     assert "s3cret" not in json.dumps([doc for _, _, doc in got])
+
+
+def test_slack_text_lists_migrations_one_per_line():
+    from migrator.gate.notify import build_slack
+
+    text = build_slack("expand.failed", {"release": "1.1.0", "migrations": [
+        {"revision": "e110", "status": "applied", "error": None},
+        {"revision": "e111", "status": "failed", "error": "lock timeout"}],
+        "window": {"min_release": None, "max_release": "1.0.0"}})["text"]
+    lines = text.splitlines()
+    assert lines[0] == ":x: migrator expand failed (release 1.1.0)"
+    assert "• e110: status applied" in lines and "• e111: status failed, error lock timeout" in lines
+    assert "window: max_release 1.0.0" in lines

@@ -120,8 +120,23 @@ def build_slack(event: str, data: dict) -> dict:
     head = f"{icon} migrator {phase} {what}".rstrip()
     if data.get("release"):
         head += f" (release {data['release']})"
-    details = [f"{k}: {v}" for k, v in data.items() if k != "release" and v not in (None, "", [], {})]
-    return {"text": head + ("\n" + "\n".join(details[:12]) if details else "")}
+    details = []
+    for key, value in data.items():
+        if key == "release" or value in (None, "", [], {}):
+            continue
+        if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+            for item in value[:10]:  # e.g. migrations: one line each
+                name = item.get("revision") or item.get("name") or "?"
+                rest = ", ".join(f"{k} {v}" for k, v in item.items()
+                                 if k not in ("revision", "name") and v not in (None, "", [], {}))
+                details.append(f"• {name}: {rest}" if rest else f"• {name}")
+            if len(value) > 10:
+                details.append(f"• … and {len(value) - 10} more")
+        elif isinstance(value, dict):
+            details.append(f"{key}: " + ", ".join(f"{k} {v}" for k, v in value.items() if v is not None))
+        else:
+            details.append(f"{key}: {value}")
+    return {"text": head + ("\n" + "\n".join(details[:24]) if details else "")}
 
 
 def _wants(hook: dict, event: str) -> bool:
