@@ -3,6 +3,8 @@ instances registering as a rolling deploy would."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import migrator
@@ -74,3 +76,30 @@ def _catalog(config):
     from migrator.runner.catalog import load_catalog
 
     return load_catalog(config)
+
+
+def test_gate_wait_passes_when_a_concurrent_runner_finishes_the_expand(pg_url, tmp_path, monkeypatch, capsys):
+    import threading
+
+    from migrator.runner import api as runner
+    from tests.test_gate_support import json_out, run_cli
+
+    config = load_config(config_file=SAMPLE / "migrator.toml").with_overrides(database_url=pg_url)
+    runner.expand(config, "1.0.0")
+    errors = []
+
+    def expand_later():
+        try:
+            time.sleep(0.5)
+            runner.expand(config, "1.1.0")
+        except Exception as e:  # noqa: BLE001 - asserted below
+            errors.append(e)
+
+    t = threading.Thread(target=expand_later)
+    t.start()
+    code, out, err = run_cli(["gate", "ready", "-r", "1.1.0", "--database-url", pg_url, "-d", str(SAMPLE),
+                              "--wait", "60", "--interval", "0.2", "--format", "json"], capsys)
+    t.join()
+    assert errors == []
+    assert code == 0 and json_out(out)["verdict"] == "pass"
+    assert "expand migration e110_add_full_name of release 1.1.0 is not applied" in err
