@@ -74,18 +74,33 @@ def clean_run(pg_server, template):
     """An uninterrupted rollout: its final schema and data, how long each step took, and a
     template of the database before each step (so a crash test starts there directly)."""
     url = pg_server.new_database(template=template)
-    timings, before = [], []
-    for step in ROLLOUT:
+    work, before = [], []  # seconds from the step's first history write to its end
+    for action, release in ROLLOUT:
         before.append(snapshot(pg_server, url))
-        t = time.perf_counter()
-        rollout(url, [step])
-        timings.append(time.perf_counter() - t)
-    result = {"schema": schema_dump(url), "data": data_dump(url), "timings": timings,
+        proc, first = start_and_wait_for_first_write(url, action, release)
+        out, err = proc.communicate(timeout=180)
+        assert proc.returncode == 0, f"{action} {release}: {err[-800:]}"
+        work.append(time.perf_counter() - first if first else 0.0)
+    result = {"schema": schema_dump(url), "data": data_dump(url), "work": work,
               "before": before}
     pg_server.drop_database(url)
     yield result
     for name in before:
         pg_server.drop_database(pg_server.url_for(name))
+
+
+def start_and_wait_for_first_write(url: str, action: str, release: str):
+    """Start a runner; return it and the moment it first wrote its history (None if it never
+    did: a step with nothing to apply)."""
+    with psycopg.connect(url, autocommit=True) as c:
+        count = "SELECT count(*) FROM migrator_history"
+        rows = c.execute(count).fetchone()[0]
+        proc = start_migrator(action, "--release", release, "--database-url", url)
+        while proc.poll() is None:
+            if c.execute(count).fetchone()[0] > rows:
+                return proc, time.perf_counter()
+            time.sleep(0.005)
+    return proc, None
 
 
 def assert_same_as_clean(url: str, clean: dict) -> None:
@@ -130,39 +145,66 @@ def test_eight_runners_started_together_apply_each_revision_exactly_once(app_url
 KILL_POINTS = 20
 
 
+def _history_rows(url: str) -> int:
+    with psycopg.connect(url) as c:
+        return c.execute("SELECT count(*) FROM migrator_history").fetchone()[0]
+
+
+def _crash_state(url: str, rows_before: int) -> str:
+    """Where a killed run stopped: before it wrote any history, inside a revision, in a
+    backfill, or between/after revisions."""
+    with psycopg.connect(url) as c:
+        running = c.execute("SELECT count(*) FROM migrator_history WHERE status = 'running'").fetchone()[0]
+        backfill = c.execute("SELECT count(*) FROM migrator_backfills WHERE status = 'running'").fetchone()[0]
+        rows = c.execute("SELECT count(*) FROM migrator_history").fetchone()[0]
+    if backfill:
+        return "backfill"
+    if running:
+        return "revision"
+    return "between" if rows > rows_before else "before"
+
+
 def test_sigkill_at_random_points_then_rerun_equals_a_clean_run(pg_server, template, clean_run):
     rng = random.Random(1126)
-    timings = clean_run["timings"]
+    work = clean_run["work"]
     points = []
-    for _ in range(KILL_POINTS):
-        step = rng.choices(range(len(ROLLOUT)), weights=timings)[0]
-        points.append((step, rng.uniform(0.05, timings[step])))
+    for _ in range(KILL_POINTS):  # a step with work, and a moment within that work
+        step = rng.choices(range(len(ROLLOUT)), weights=work)[0]
+        points.append((step, rng.uniform(0.0, work[step])))
 
     def one(point):
         step, delay = point
         url = pg_server.new_database(template=clean_run["before"][step])
         try:
             action, release = ROLLOUT[step]
-            proc = start_migrator(action, "--release", release, "--database-url", url)
+            rows_before = _history_rows(url)
+            proc, _first = start_and_wait_for_first_write(url, action, release)
             time.sleep(delay)
             kill_group(proc)
+            landed.append(_crash_state(url, rows_before))
             assert_history_truthful(url)
-            # catch up the way an operator would: everything up to the last release, both phases
-            for action, release in (("expand", "1.3.0"), ("contract", "1.3.0")):
+            # catch up the way an operator would: everything up to the last release, both phases;
+            # `migrator backfill` because a rerun of expand does not resume a killed backfill
+            # of an applied revision (reported defect)
+            for args in (("expand", "--release", "1.3.0"), ("backfill",), ("contract", "--release", "1.3.0")):
                 for _attempt in range(3):  # 3 = indeterminate: a pipeline retries
-                    r = migrator(action, "--release", release, "--database-url", url)
+                    r = migrator(*args, "--database-url", url)
                     if r.returncode != 3:
                         break
                 assert r.returncode == 0, (
-                    f"killed {ROLLOUT[step]} after {delay:.2f}s; rerun {action} {release}: "
+                    f"killed {ROLLOUT[step]} after {delay:.2f}s; rerun {' '.join(args)}: "
                     f"exit {r.returncode}\n{r.stderr[-800:]}")
             assert_history_truthful(url)
             assert_same_as_clean(url, clean_run)
         finally:
             pg_server.drop_database(url)
 
+    landed: list[str] = []
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(one, points))
+    print("kill points landed:", sorted(landed))
+    # the points must hit the runner at work, not only while Python starts
+    assert sum(state != "before" for state in landed) >= KILL_POINTS // 2, landed
 
 
 # -- database restart ----------------------------------------------------------------------------
