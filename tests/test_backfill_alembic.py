@@ -157,3 +157,20 @@ def test_from_migrator_import_backfill_is_callable_whichever_import_came_first()
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                        env={**os.environ, "PYTHONPATH": ROOT})
     assert p.returncode == 0 and p.stdout.strip() == "ok", p.stderr
+
+
+@pytest.mark.parametrize("dbname", ["pg_url", "sqlite_url"])
+def test_declared_backfill_is_registered_pending_in_the_revisions_own_transaction(project, dbname, request):
+    """A runner killed after the DDL commits but before the first batch leaves the backfill
+    visible as pending (so the gate says not ready), never silently forgotten."""
+    url = request.getfixturevalue(dbname)
+    with collecting(revision="r1", release="1.1.0") as specs:
+        command.upgrade(alembic_config(project, url), "head")
+    assert len(specs) == 1
+    engine = create_engine(normalize_url(url))
+    with engine.connect() as c:
+        rows = c.execute(text("SELECT revision, release, status, rows_done FROM migrator_backfills")).all()
+        unfilled = c.execute(text("SELECT count(*) FROM users WHERE full_name IS NULL")).scalar()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("r1", "1.1.0", "pending", 0)]
+    assert unfilled == 3

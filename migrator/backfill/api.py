@@ -17,23 +17,34 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
 from collections.abc import Iterator
 
 from .spec import BackfillSpec
 
-_collected: contextvars.ContextVar[list[BackfillSpec] | None] = contextvars.ContextVar(
-    "migrator_backfills_collected", default=None)
+
+@dataclasses.dataclass
+class _Collector:
+    specs: list[BackfillSpec]
+    revision: str | None
+    release: str | None
+
+
+_collector: contextvars.ContextVar[_Collector | None] = contextvars.ContextVar(
+    "migrator_backfills_collector", default=None)
 
 
 @contextlib.contextmanager
-def collecting() -> Iterator[list[BackfillSpec]]:
-    """Record the backfills declared inside the block instead of running them."""
-    specs: list[BackfillSpec] = []
-    token = _collected.set(specs)
+def collecting(revision: str | None = None, release: str | None = None) -> Iterator[list[BackfillSpec]]:
+    """Record the backfills declared inside the block instead of running them. Given the
+    revision and release, each declaration is also registered as pending in the migration's own
+    transaction, so a runner that dies after the DDL commits leaves it visible to the gate."""
+    collector = _Collector([], revision, release)
+    token = _collector.set(collector)
     try:
-        yield specs
+        yield collector.specs
     finally:
-        _collected.reset(token)
+        _collector.reset(token)
 
 
 def backfill(table: str, *, set: dict[str, str], where: str | None = None,
@@ -43,9 +54,15 @@ def backfill(table: str, *, set: dict[str, str], where: str | None = None,
     row's columns, ``where`` selects the rows still to fill. Returns the declaration."""
     spec = BackfillSpec(table=table, set=set, where=where, key=tuple(key) if key else None,
                         batch_size=batch_size, name=name, schema=schema)
-    specs = _collected.get()
-    if specs is not None:
-        specs.append(spec)
+    collector = _collector.get()
+    if collector is not None:
+        collector.specs.append(spec)
+        if collector.revision is not None:
+            from alembic import op
+
+            from .run import register
+
+            register(op.get_bind(), spec, revision=collector.revision, release=collector.release or "")
         return spec
     from .inline import run_in_alembic
 

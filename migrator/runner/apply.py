@@ -136,7 +136,7 @@ def _run_alembic(ctx: Context, rev: Revision, action: str) -> list:
         except ImportError:  # pragma: no cover - the backfill module is part of migrator
             collecting = None
         if collecting is not None:
-            with collecting() as specs:
+            with collecting(revision=rev.id, release=rev.release_text) as specs:
                 _command(cfg, rev, action)
         else:
             _command(cfg, rev, action)
