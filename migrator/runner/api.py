@@ -127,18 +127,21 @@ def _lint(ctx: Context, pending: list[Revision], override: dict[str, str]) -> li
     one is refused unless overridden."""
     if not pending:
         return []
-    try:
-        from ..lint.engine import lint_sources
-        from ..sources.discover import load_sources
-    except Exception as e:  # noqa: BLE001 - a broken install: say so, do not crash the deploy
-        return [f"linter unavailable, migrations not linted: {type(e).__name__}: {e}"]
+    from ..lint.engine import lint_sources
+    from ..sources.discover import load_sources
+
     try:
         sources = load_sources([str(ctx.catalog.script_location)], ctx.config)
         report = lint_sources(sources, ctx.config)
     except MigratorError:
         raise
-    except Exception as e:  # noqa: BLE001 - a linter crash must not hide as success: say so
-        return [f"linter failed ({type(e).__name__}: {e}); migrations not linted"]
+    except Exception as e:  # noqa: BLE001 - a linter crash must not pass for a clean lint
+        if all(rev.id in override for rev in pending):
+            return [f"linter failed ({type(e).__name__}: {e}); every pending migration is "
+                    "overridden: " + "; ".join(f"{r.id}: {override[r.id]}" for r in pending)]
+        raise MigratorError(f"the linter failed ({type(e).__name__}: {e}), so the pending "
+                            "migrations were not checked; nothing applied (apply anyway with "
+                            "--override-lint REV --reason '...' for each)") from None
     by_rev = {m.source.revision: m for m in report.migrations if m.source.revision}
     refused, notes = [], []
     for rev in pending:
