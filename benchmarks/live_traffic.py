@@ -156,7 +156,7 @@ def bulk_load(url: str, rows: int, orders_per_user: int) -> None:
             "FROM generate_series(1, %s) g", (rows,))
         c.execute(
             "INSERT INTO orders (user_id, total) "
-            "SELECT 1 + (g * 7919) %% %s, 1 + g %% 500 FROM generate_series(1, %s) g",
+            "SELECT 1 + (g::bigint * 7919) %% %s, 1 + g %% 500 FROM generate_series(1, %s) g",
             (rows, rows * orders_per_user))
         c.execute("VACUUM ANALYZE users")
         c.execute("VACUUM ANALYZE orders")

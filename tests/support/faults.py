@@ -68,7 +68,7 @@ def load_users(url: str, rows: int) -> None:
                   "SELECT 'u' || g || '@example.com', 'First' || g, 'Last' || (g %% 97) "
                   "FROM generate_series(1, %s) g", (rows,))
         c.execute("INSERT INTO orders (user_id, total) "
-                  "SELECT 1 + (g * 7919) %% %s, g %% 1000 FROM generate_series(1, %s) g",
+                  "SELECT 1 + (g::bigint * 7919) %% %s, g %% 1000 FROM generate_series(1, %s) g",
                   (rows, rows))
         c.execute("ANALYZE users")
 
