@@ -81,7 +81,7 @@ def _database_unavailable(e: BaseException) -> bool:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every error becomes one clear line and its documented exit code."""
     try:
-        cli.main(args=argv, prog_name="migrator", standalone_mode=False)
+        rv = cli.main(args=argv, prog_name="migrator", standalone_mode=False)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
     except click.exceptions.Abort:
@@ -110,4 +110,5 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"internal error: {redact_text(type(e).__name__ + ': ' + str(e))} "
                    "(set MIGRATOR_DEBUG=1 for a traceback)", err=True)
         sys.exit(EXIT_INTERNAL)
-    sys.exit(0)
+    # without standalone mode click returns ctx.exit(n)'s code instead of exiting
+    sys.exit(rv if isinstance(rv, int) else 0)
