@@ -291,7 +291,7 @@ def summarize(name: str, result: LoadResult) -> ScenarioResult:
     return ScenarioResult(
         name=name, transactions=len(lat), failed=failed,
         p50_ms=percentile(lat, 50) * 1000, p99_ms=percentile(lat, 99) * 1000,
-        max_ms=max(lat, default=0.0) * 1000, top_errors=errors.most_common(5),
+        max_ms=max(lat, default=0.0) * 1000, top_errors=errors.most_common(10),
         slowest=[(round(s.t, 2), round(s.latency, 3), s.kind) for s in slowest])
 
 
