@@ -33,6 +33,9 @@ GOOD = [
     "ALTER TABLE users ALTER COLUMN nickname TYPE text;",
 ]
 
+# The operation kinds check() looks at (the engine sends it no others).
+KINDS = frozenset({"alter_column_type"})
+
 def check(op, ctx):
     if op.kind != "alter_column_type" or op.table_created_here:
         return

@@ -17,6 +17,9 @@ BAD = ["LOCK TABLE orders;", "LOCK TABLE orders IN SHARE MODE;"]
 GOOD = ["SET lock_timeout = '2s';"]
 
 
+# The operation kinds check() looks at (the engine sends it no others).
+KINDS = frozenset({"lock_table"})
+
 def check(op, ctx):
     if op.kind == "lock_table" and not op.table_created_here:
         mode = op.value or "ACCESS EXCLUSIVE"

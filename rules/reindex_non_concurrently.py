@@ -16,6 +16,9 @@ BAD = ["REINDEX INDEX orders_customer_id_idx;", "REINDEX TABLE orders;"]
 GOOD = ["COMMIT;\nREINDEX INDEX CONCURRENTLY orders_customer_id_idx;"]
 
 
+# The operation kinds check() looks at (the engine sends it no others).
+KINDS = frozenset({"reindex"})
+
 def check(op, ctx):
     if op.kind == "reindex" and not op.concurrently:
         target = op.name or op.table or ""

@@ -49,6 +49,7 @@ class Rule:
     engine: bool
     module: str
     example_kind: str = "sql"  # "sql" | "alembic" (BAD/GOOD are revision modules)
+    kinds: frozenset[str] | None = None  # operation kinds check() looks at; None: every kind
 
     @property
     def scope(self) -> str:
@@ -86,7 +87,20 @@ def _load(module: ModuleType) -> Rule:
         fix=module.FIX.strip(), fix_sql=module.FIX_SQL.strip(), fix_alembic=module.FIX_ALEMBIC.strip(),
         bad=tuple(module.BAD), good=tuple(module.GOOD), check=check,
         check_migration=check_migration, engine=engine, module=where, example_kind=example_kind,
+        kinds=_kinds(module, where),
     )
+
+
+def _kinds(module: ModuleType, where: str) -> frozenset[str] | None:
+    kinds = getattr(module, "KINDS", None)
+    if kinds is None:
+        return None
+    from ..model import KINDS as ALL_KINDS
+
+    unknown = set(kinds) - ALL_KINDS
+    if unknown:
+        raise RuleDefinitionError(f"{where}: KINDS names unknown operation kinds {sorted(unknown)}")
+    return frozenset(kinds)
 
 
 @lru_cache(maxsize=1)
@@ -113,6 +127,23 @@ def get_rule(name: str) -> Rule | None:
 
 def operation_rules() -> list[Rule]:
     return [r for r in all_rules() if r.check]
+
+
+_dispatch: tuple[object, dict[str, tuple[Rule, ...]]] = (None, {})
+
+
+def rules_for(kind: str) -> tuple[Rule, ...]:
+    """The operation rules that look at operations of ``kind`` (a rule's KINDS, or every kind);
+    memoized per catalog."""
+    global _dispatch
+    rules = _catalog()
+    if _dispatch[0] is not rules:
+        _dispatch = (rules, {})
+    table = _dispatch[1]
+    found = table.get(kind)
+    if found is None:
+        found = table[kind] = tuple(r for r in operation_rules() if r.kinds is None or kind in r.kinds)
+    return found
 
 
 def migration_rules() -> list[Rule]:

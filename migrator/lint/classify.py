@@ -88,7 +88,7 @@ def base_phase(op: Operation, ctx: MigrationContext) -> Phase:
 def evaluate(op: Operation, ctx: MigrationContext) -> tuple[Phase, list[Finding]]:
     """Run every operation rule on ``op``: its phase and the findings (catalog severities)."""
     findings: list[Finding] = []
-    for rule in catalog.operation_rules():
+    for rule in catalog.rules_for(op.kind):
         findings.extend(run_rule(rule, rule.check, (op, ctx), op.loc))
     if any(f.severity is Severity.ERROR for f in findings):
         return Phase.REJECTED, findings
