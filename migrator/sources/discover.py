@@ -22,7 +22,7 @@ from ..model import MigrationSource
 from .alembic_offline import read_revision_ids, render_revisions
 from .project import AlembicProject, from_alembic_ini, from_pyproject, project_in_directory
 from .revision_graph import order_revisions
-from .sqlfiles import load_sql_file, load_sql_text
+from .sqlfiles import _resolved_cwd, load_sql_file, load_sql_text
 
 _REVISION_ASSIGNMENT = re.compile(r"^(?:down_)?revision\s*(?::[^=\n]*)?=", re.MULTILINE)
 _FLYWAY = re.compile(r"^(?:V(\d+(?:[._]\d+)*)|R)__", re.IGNORECASE)
@@ -98,10 +98,11 @@ class _Excluder:
 
 def _display(path: Path) -> str:
     """A path the user can click: relative to the working directory where possible."""
+    resolved = path.resolve()
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return resolved.relative_to(_resolved_cwd(os.getcwd())).as_posix()
     except ValueError:
-        return str(path.resolve())
+        return str(resolved)
 
 
 def _join(arg: str, rel: PurePosixPath) -> str:
@@ -153,12 +154,13 @@ class _Loader:
         self.seen: set[Path] = set()
         self.sources: list[MigrationSource] = []
 
-    def _fresh(self, path: Path) -> bool:
+    def _fresh(self, path: Path) -> Path | None:
+        """The resolved path when not loaded yet, else None."""
         key = path.resolve()
         if key in self.seen:
-            return False
+            return None
         self.seen.add(key)
-        return True
+        return key
 
     def stdin(self) -> None:
         text = self.stdin_text if self.stdin_text is not None else sys.stdin.read()
@@ -167,9 +169,11 @@ class _Loader:
 
     def sql_files(self, files: list[tuple[Path, str]]) -> None:
         for path, display in files:
-            if self._fresh(path) and not self.excluded(path, display):
+            resolved = self._fresh(path)
+            if resolved is not None and not self.excluded(path, display):
                 self.sources.append(load_sql_file(
-                    path, display, assume_in_transaction=self.config.assume_in_transaction))
+                    path, display, assume_in_transaction=self.config.assume_in_transaction,
+                    resolved=resolved))
 
     def revisions(self, files: list[tuple[Path, str]], script_dir: Path,
                   ini_path: Path | None, elsewhere: list[str] | None = None,

@@ -12,6 +12,8 @@ Nothing here raises for a bad file; a file that cannot be read at all is a usage
 from __future__ import annotations
 
 import hashlib
+import os
+from functools import lru_cache
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -160,15 +162,23 @@ def sql_source(data: bytes, display: str, *, kind: str = "sql",
     )
 
 
-def load_sql_file(path: Path, display: str, *, assume_in_transaction: bool = False) -> MigrationSource:
-    """A .sql file; a file that cannot be read is a usage error naming it (exit 2)."""
+@lru_cache(maxsize=8)
+def _resolved_cwd(cwd: str) -> Path:
+    return Path(cwd).resolve()
+
+
+def load_sql_file(path: Path, display: str, *, assume_in_transaction: bool = False,
+                  resolved: Path | None = None) -> MigrationSource:
+    """A .sql file; a file that cannot be read is a usage error naming it (exit 2). The phase
+    directory is looked for below the working directory only (``resolved``: the caller's
+    ``path.resolve()``, to save resolving it again)."""
     try:
         data = path.read_bytes()
     except OSError as e:
         raise UsageError(f"cannot read: {e.strerror or e}", path=display) from None
     where = PurePath(display)
     try:
-        where = path.resolve().relative_to(Path.cwd().resolve())
+        where = (resolved or path.resolve()).relative_to(_resolved_cwd(os.getcwd()))
     except ValueError:
         pass
     return sql_source(data, display, directory_phase=phase_from_directory(where),
