@@ -212,10 +212,8 @@ def test_sigkill_at_random_points_then_rerun_equals_a_clean_run(pg_server, templ
 @pytest.fixture(scope="module")
 def own_server():
     """A server of our own: restarting it must not disturb the other tests."""
-    if __import__("os").environ.get("MIGRATOR_TEST_DATABASE_URL"):
-        pytest.skip("restart tests need a local server they own (MIGRATOR_TEST_DATABASE_URL is set)")
     server = PgServer()
-    server._start_local()
+    server._start_local()  # always local, even when MIGRATOR_TEST_DATABASE_URL names a shared one
     server._wait_ready()
     yield server
     server.stop()
@@ -318,7 +316,8 @@ def test_lock_held_past_the_retry_budget_gives_up_cleanly_without_blocking_traff
     assert schema_dump(app_url) == before, "something was half-applied"
     assert_history_truthful(app_url)
     assert "e110_add_full_name" not in history_applied(app_url)
-    assert worst[0] < lock_timeout_ms / 1000 + 0.5, (
+    # (+0.7 s of scheduling slack on a busy box; without lock_timeout the wait is the whole budget)
+    assert worst[0] < lock_timeout_ms / 1000 + 0.7, (
         f"traffic waited {worst[0]:.2f}s behind the migration (lock_timeout {lock_timeout_ms} ms)")
 
 
