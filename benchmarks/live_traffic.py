@@ -124,23 +124,7 @@ def _run_migrator(action: str, release: str, url: str, env: dict[str, str],
                 "\n".join(tail))
 
 
-# Used only when sample_project/ is not there (the migrator scenarios then cannot run either).
-FALLBACK_SCHEMA = [
-    "CREATE TABLE users (id serial PRIMARY KEY, email varchar(255) NOT NULL UNIQUE, "
-    "first_name text NOT NULL, last_name text NOT NULL)",
-    "CREATE TABLE orders (id serial PRIMARY KEY, user_id integer NOT NULL REFERENCES users (id), "
-    "total numeric(12,2) NOT NULL, created_at timestamptz DEFAULT now())",
-    "CREATE INDEX ix_orders_user_id ON orders (user_id)",
-]
-
-
 def create_schema(url: str, env: dict[str, str]) -> None:
-    if not (SAMPLE_PROJECT / "alembic.ini").exists() and not (SAMPLE_PROJECT / "pyproject.toml").exists():
-        print("# WARNING: no sample_project/: 1.0.0 schema from the built-in fallback", flush=True)
-        with psycopg.connect(url, autocommit=True) as c:
-            for sql in FALLBACK_SCHEMA:
-                c.execute(sql)
-        return
     step = _run_migrator("expand", "1.0.0", url, env, retry_deadline=60)
     if step.rc != 0:
         raise SystemExit(f"migrator expand --release 1.0.0 failed (exit {step.rc}):\n{step.tail}")
