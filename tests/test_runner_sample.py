@@ -179,3 +179,28 @@ def test_contract_with_nothing_pending_does_not_consult_the_gate(tmp_path, sqlit
             api.contract(config, "1.3.0")
     finally:
         handle.stop()
+
+
+def test_rerunning_expand_resumes_a_backfill_an_interrupted_run_left_unfinished(tmp_path, db_url):
+    """A runner killed (or cut off by a database restart, exit 3) mid-backfill: the pipeline
+    simply reruns `migrator expand`, which must finish the backfill, not report 'nothing to do'
+    while the gate stays closed."""
+    from migrator.gate.core import evaluate
+
+    project = copy_sample(tmp_path)
+    config = config_for(project, db_url)
+    assert api.expand(config, "1.0.0").ok
+    execute(db_url, "INSERT INTO users (id, first_name, last_name, email) VALUES "
+                    "(1, 'Ada', 'Lovelace', 'ada@example.com'), (2, 'Alan', 'Turing', 'alan@example.com')")
+    assert api.expand(config, "1.1.0").ok
+    # the state a kill before the first batch commits leaves behind
+    execute(db_url, "UPDATE users SET full_name = NULL",
+            "UPDATE migrator_backfills SET status = 'running', last_key = NULL, rows_done = 0, "
+            "rows_scanned = 0, batches = 0, finished_at = NULL")
+    assert evaluate("ready", "1.1.0", url=db_url, config=config).verdict == "fail"
+
+    r = api.expand(config, "1.1.0")
+    assert r.ok and r.steps == []
+    assert any(n.startswith("resumed backfill") and "finished" in n for n in r.notes), r.notes
+    assert scalar(db_url, "SELECT count(*) FROM users WHERE full_name IS NULL") == 0
+    assert evaluate("ready", "1.1.0", url=db_url, config=config).verdict == "pass"

@@ -247,13 +247,44 @@ def _forward(phase: str, config: Config, release: str, accept: dict[str, str],
         result.notes += _lint(ctx, pending, override)
         if dry_run:
             result.steps = _planned(pending)
-        elif pending:
-            _notify(config, f"{phase}.started", result)
-            _apply_all(ctx, result, pending, "upgrade", override)
+            result.notes += [f"would resume backfill {b['name']} ({b['status']}, {b['rows_done']} rows done)"
+                             for b in _unfinished_backfills(ctx, phase, v)]
+        else:
+            if pending:
+                _notify(config, f"{phase}.started", result)
+                _apply_all(ctx, result, pending, "upgrade", override)
+            if result.ok:
+                result.notes += _resume_backfills(ctx, phase, v)
         result.window = _window(ctx)
     if result.steps and not dry_run:
         _notify(config, f"{phase}.{'finished' if result.ok else 'failed'}", result)
     return result
+
+
+def _unfinished_backfills(ctx: Context, phase: str, v: Version) -> list[dict]:
+    """Backfills of this phase's applied revisions of release <= v that a killed or interrupted
+    run left unfinished."""
+    from ..backfill.run import pending_backfills
+
+    mine = {r.id for r in ctx.catalog.of_phase(phase) if r.release <= v}
+    with ctx.engine.connect() as conn:
+        if not conn.dialect.has_table(conn, "migrator_backfills"):
+            return []
+        return [b for b in pending_backfills(conn) if b["revision"] in mine]
+
+
+def _resume_backfills(ctx: Context, phase: str, v: Version) -> list[str]:
+    """Resume what an earlier run left unfinished, so rerunning the phase after an exit 3 (or a
+    killed runner) completes it instead of leaving the gate closed."""
+    todo = _unfinished_backfills(ctx, phase, v)
+    if not todo:
+        return []
+    from ..backfill.run import run_pending
+
+    ctx.emit("backfill", {"revision": ", ".join(sorted({b["revision"] for b in todo})),
+                          "table": ", ".join(sorted({b["table"] for b in todo}))})
+    done = run_pending(ctx.engine, config=ctx.config, names=[b["name"] for b in todo])
+    return [f"resumed backfill {r.name}: {r.status}, {r.rows_done} rows" for r in done]
 
 
 def _contract_gate(ctx: Context, v: Version, pending: list[Revision]) -> list[str]:
