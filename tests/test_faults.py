@@ -409,6 +409,10 @@ BROKEN = {
     "script_location missing": _edit("alembic.ini", "script_location = %(here)s/migrations", "script_location = %(here)s/no_such_dir"),
     "phase None": _edit(f"{V}/e111_index_full_name.py", 'phase = "expand"', "phase = None"),
     "release None": _edit(f"{V}/e111_index_full_name.py", 'release = "1.1.0"', "release = None"),
+    "unknown down_revision": _edit(f"{V}/e111_index_full_name.py", 'down_revision = "e110_add_full_name"', 'down_revision = "e109_nowhere"'),
+    "unknown depends_on": _add(f"{V}/c140_dangling.py", _revision("c140_dangling", "c130_drop_name_columns", phase="contract", release="1.4.0", depends='"e999_missing"')),
+    "down_revision not a string": _edit(f"{V}/e111_index_full_name.py", 'down_revision = "e110_add_full_name"', "down_revision = 42"),
+    "duplicate revision id": _add(f"{V}/e130_duplicate.py", _revision("e111_index_full_name", "e120_relax_name_columns")),
 }
 
 

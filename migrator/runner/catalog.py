@@ -8,6 +8,7 @@ script (syntax error, import error, missing or bad tag, two heads on one branch)
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import io
 import re
@@ -158,17 +159,81 @@ def _version_dirs(script_location: Path, cfg: AlembicConfig) -> list[Path]:
 
 
 def _check_syntax(dirs: list[Path]) -> None:
+    """Every revision script compiles, and its graph is sound (read without importing), so a
+    broken project is refused naming the file and line rather than by an Alembic KeyError."""
+    found: list[tuple[Path, dict[str, tuple[object, int]]]] = []
     for d in dirs:
         if not d.is_dir():
             continue
         for f in sorted(d.rglob("*.py")):
             try:
-                compile(f.read_bytes(), str(f), "exec")
+                tree = ast.parse(f.read_bytes(), str(f))
             except SyntaxError as e:
                 raise UsageError(f"syntax error in revision script: {e.msg}", path=str(f),
                                  line=e.lineno) from None
             except ValueError as e:  # e.g. null bytes
                 raise UsageError(f"unreadable revision script: {e}", path=str(f)) from None
+            ids = _graph_assignments(tree)
+            if "revision" in ids:
+                found.append((f, ids))
+    _check_graph(found)
+
+
+_GRAPH_NAMES = ("revision", "down_revision", "depends_on", "branch_labels")
+
+
+def _graph_assignments(tree: ast.Module) -> dict[str, tuple[object, int]]:
+    """Module-level literal ``revision`` / ``down_revision`` / ``depends_on`` / ``branch_labels``
+    (value, line); a non-literal value is left to Alembic."""
+    out: dict[str, tuple[object, int]] = {}
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, ast.AnnAssign) and node.value is not None else []
+        for t in targets:
+            if isinstance(t, ast.Name) and t.id in _GRAPH_NAMES:
+                try:
+                    out[t.id] = (ast.literal_eval(node.value), node.lineno)
+                except ValueError:
+                    pass
+    return out
+
+
+def _names(value: object) -> list[str] | None:
+    """None/str/tuple/list of str as a list; anything else None (not a valid reference)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value):
+        return list(value)
+    return None
+
+
+def _check_graph(found: list[tuple[Path, dict[str, tuple[object, int]]]]) -> None:
+    owner: dict[str, Path] = {}
+    labels: set[str] = set()
+    for f, ids in found:
+        rev, line = ids["revision"]
+        if not isinstance(rev, str) or not rev:
+            raise UsageError(f"revision must be a non-empty string, got {rev!r}", path=str(f), line=line)
+        if rev in owner:
+            raise UsageError(f"revision id {rev!r} is also declared in {owner[rev]}", path=str(f), line=line)
+        owner[rev] = f
+        labels.update(_names(ids.get("branch_labels", (None, 0))[0]) or [])
+    for f, ids in found:
+        for name in ("down_revision", "depends_on"):
+            if name not in ids:
+                continue
+            value, line = ids[name]
+            refs = _names(value)
+            if refs is None:
+                raise UsageError(f"{name} must be a revision id, a tuple of them or None, got {value!r}",
+                                 path=str(f), line=line)
+            for ref in refs:
+                if ref not in owner and not (name == "depends_on" and ref in labels) \
+                        and not any(r.startswith(ref) for r in owner):
+                    raise UsageError(f"{name} names {ref!r}, which no revision in the project declares",
+                                     path=str(f), line=line)
 
 
 def _file_in_traceback(exc: BaseException, dirs: list[Path]) -> tuple[str | None, int | None]:
