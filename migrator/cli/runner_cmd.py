@@ -15,6 +15,20 @@ from ..errors import MigratorError, UsageError
 # -- shared options -----------------------------------------------------------------------------
 
 
+def release_arg(ctx, param, value):
+    """Check a --release value before anything heavy is imported: a bad one is exit 2 at once."""
+    if value is None:
+        return value
+    from ..releases import parse_release
+
+    try:
+        parse_release(value)
+    except UsageError as e:
+        raise click.BadParameter(e.message) from None
+    return value
+
+
+
 def common_options(fn):
     """Where the project and the database are, and how patient to be."""
     opts = [
@@ -167,7 +181,7 @@ EXIT_DOC = ("\n\nExit status: 0 done (or nothing to do), 1 refused or a migratio
 
 def _apply_command(name: str, doc: str):
     @click.command(name=name, help=doc + EXIT_DOC)
-    @click.option("--release", "-r", required=True, help="The release, e.g. 1.4.0.")
+    @click.option("--release", "-r", required=True, callback=release_arg, help="The release, e.g. 1.4.0.")
     @click.option("--dry-run", is_flag=True, help="Say what would be applied; apply nothing.")
     @click.option("--accept-drift", multiple=True, metavar="REV",
                   help="Accept an applied revision's edited file (needs --reason).")
@@ -198,7 +212,7 @@ contract = _apply_command("contract", "Gate `contract R`, then apply pending con
 
 
 @click.command()
-@click.option("--release", "-r", required=True, help="Undo expand migrations of this release and newer.")
+@click.option("--release", "-r", required=True, callback=release_arg, help="Undo expand migrations of this release and newer.")
 @click.option("--dry-run", is_flag=True, help="Say what would be undone; undo nothing.")
 @common_options
 @json_errors("rollback")
@@ -242,7 +256,7 @@ def status(fmt, **kw):
 
 
 @click.command()
-@click.option("--release", "-r", required=True, help="The release to plan for.")
+@click.option("--release", "-r", required=True, callback=release_arg, help="The release to plan for.")
 @click.option("--phase", type=click.Choice(["all", "expand", "contract"]), default="all", show_default=True)
 @click.option("--sql", "sql_only", is_flag=True, help="Print the SQL only.")
 @common_options
