@@ -15,7 +15,6 @@ import hashlib
 import os
 from functools import lru_cache
 import re
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
@@ -76,6 +75,19 @@ class Header:
     findings: list[Finding] = field(default_factory=list)
 
 
+_WORD = re.compile(r"""(?:[^\s"']+|"[^"]*"|'[^']*')+""")
+
+
+def _header_words(text: str) -> list[str] | None:
+    """Shell-like words (``key="a b"`` is one word, quotes removed); None for an unclosed quote."""
+    words = []
+    for m in _WORD.finditer(text):
+        word = m.group(0)
+        words.append(re.sub(r"""["']""", "", word) if ('"' in word or "'" in word) else word)
+    rest = _WORD.sub("", text)
+    return None if rest.strip() else words
+
+
 def read_header(text: str, path: str) -> Header:
     """The ``-- migrator: phase=... release=... transaction=...`` header lines of a SQL file."""
     header = Header()
@@ -85,10 +97,10 @@ def read_header(text: str, path: str) -> Header:
         if not m or _SUPPRESSION.match(m.group(1)):
             continue
         column = text.splitlines()[number - 1].find("--") + 1
-        try:
-            words = shlex.split(m.group(1))
-        except ValueError as e:
-            findings.append(_header_finding(path, number, column, f"unreadable migrator header: {e}"))
+        words = _header_words(m.group(1))
+        if words is None:
+            findings.append(_header_finding(path, number, column,
+                                            "unreadable migrator header: no closing quotation"))
             continue
         for word in words:
             key, eq, value = word.partition("=")
