@@ -74,6 +74,8 @@ def base_phase(op: Operation, ctx: MigrationContext) -> Phase:
         if op.unique and not (op.table_created_here or ctx.columns_created_here(op)):
             return C  # the old release's duplicate writes now fail
         return E
+    if kind == "revoke" and ctx.objects_created_here(op):
+        return E  # revoking on a function/sequence/type created here: no release uses it yet
     if op.table_created_here and phase is C:
         # Removing or tightening on a table created earlier in this migration: no release
         # has used the table yet.

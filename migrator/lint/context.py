@@ -62,6 +62,14 @@ def index_columns(op: Operation) -> list[str]:
     return names
 
 
+# The object kinds (as CREATE records them) a GRANT/REVOKE securable word can name.
+_SECURABLE_KIND = {
+    "function": ("function",), "procedure": ("procedure",),
+    "routine": ("function", "procedure"), "sequence": ("sequence",), "schema": ("schema",),
+    "type": ("type", "domain"), "domain": ("domain",),
+}
+
+
 @dataclass
 class MigrationContext:
     state: SchemaState = field(default_factory=SchemaState)
@@ -70,6 +78,8 @@ class MigrationContext:
     created_columns: set[tuple[str, str]] = field(default_factory=set)
     created_indexes: set[str] = field(default_factory=set)
     created_views: set[str] = field(default_factory=set)  # (materialized) views, by name
+    # (kind, name) of functions, sequences, types, schemas ... created earlier in the migration
+    created_objects: set[tuple[str, str]] = field(default_factory=set)
     explicit_block: bool = False  # inside BEGIN ... COMMIT written in the migration
     locks: dict[str, str] = field(default_factory=dict)  # table key -> strongest lock held
     _last_in_transaction: bool = True
@@ -90,6 +100,14 @@ class MigrationContext:
         cols = index_columns(op)
         key = table_key(op.table, op.schema)
         return bool(cols) and all((key, c) in self.created_columns for c in cols)
+
+    def objects_created_here(self, op: Operation) -> bool:
+        """Every object a GRANT/REVOKE ON FUNCTION/SEQUENCE/TYPE/... names was created earlier in
+        this migration (so no release can be using it yet)."""
+        kind = _SECURABLE_KIND.get(op.object_type or "")
+        names = op.names or ([op.name] if op.name else [])
+        return bool(kind and names) and all(
+            any((k, n.lower()) in self.created_objects for k in kind) for n in names)
 
     def holds_lock(self, table: str | None, schema: str | None, at_least: str) -> str | None:
         """The lock held on table in the current transaction if it is at least ``at_least``."""
@@ -141,6 +159,8 @@ class MigrationContext:
             self.created_indexes.add(op.name.lower())
         elif kind == "create_object" and op.object_type in ("view", "materialized_view") and op.name:
             self.created_views.add(op.name.lower())
+        if kind == "create_object" and op.object_type and op.name:
+            self.created_objects.add((op.object_type, op.name.lower()))
         if self.in_transaction(op) and op.table and kind not in TRANSACTION_CONTROL:
             lock = None
             if kind in _ACCESS_EXCLUSIVE_KINDS and not (kind == "reindex" and op.concurrently):

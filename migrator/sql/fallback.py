@@ -259,6 +259,7 @@ def _grant(stmt, c, _):
     c.skip()
     table = schema = None
     object_type = None
+    names: list[str] = []
     words = c.words_left()
     if "ON" in words:
         c.i += words.index("ON") + 1
@@ -272,9 +273,30 @@ def _grant(stmt, c, _):
             schema, table = c.qualified()
         else:
             object_type = kw.lower()
+            if kw in _NAMED_SECURABLES:
+                names = _securable_names(c)
     else:
         object_type = "role"
-    return [make(stmt, kind, table=table, schema=schema, object_type=object_type)]
+    return [make(stmt, kind, table=table, schema=schema, object_type=object_type,
+                 name=names[0] if names else None, names=names)]
+
+
+# Securables named like schema-level objects: GRANT/REVOKE ... ON FUNCTION f(int), g
+_NAMED_SECURABLES = ("SEQUENCE", "FUNCTION", "PROCEDURE", "ROUTINE", "SCHEMA", "TYPE", "DOMAIN")
+
+
+def _securable_names(c) -> list[str]:
+    """The object names of ON FUNCTION a(int), s.b ... up to TO/FROM (argument lists skipped)."""
+    names: list[str] = []
+    while not c.done():
+        _, name = c.qualified()
+        if name is None:
+            break
+        names.append(name)
+        c.skip_parens()
+        if not c.accept(","):
+            break
+    return names
 
 
 def _comment(stmt, c, _):
