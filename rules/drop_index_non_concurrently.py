@@ -28,5 +28,7 @@ def check(op, ctx):
         names = [n.lower() for n in (op.names or [op.name]) if n]
         if names and all(n.split(".")[-1] in ctx.created_indexes for n in names):
             return  # created earlier in this migration: nobody depends on it yet
+        if op.if_exists and names and all(n.split(".")[-1] in ctx.dropped_constraints for n in names):
+            return  # the index of a constraint dropped earlier here is gone: IF EXISTS, a no-op
         yield (f"DROP INDEX {', '.join(names) or ''} without CONCURRENTLY takes an ACCESS EXCLUSIVE "
                "lock on the table: it waits behind running queries and blocks every query behind it")

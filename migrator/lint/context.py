@@ -80,6 +80,9 @@ class MigrationContext:
     created_views: set[str] = field(default_factory=set)  # (materialized) views, by name
     # (kind, name) of functions, sequences, types, schemas ... created earlier in the migration
     created_objects: set[tuple[str, str]] = field(default_factory=set)
+    # names of constraints dropped earlier in the migration (a UNIQUE/PRIMARY KEY constraint's
+    # index goes with it, under the same name)
+    dropped_constraints: set[str] = field(default_factory=set)
     explicit_block: bool = False  # inside BEGIN ... COMMIT written in the migration
     locks: dict[str, str] = field(default_factory=dict)  # table key -> strongest lock held
     _last_in_transaction: bool = True
@@ -159,6 +162,8 @@ class MigrationContext:
             self.created_indexes.add(op.name.lower())
         elif kind == "create_object" and op.object_type in ("view", "materialized_view") and op.name:
             self.created_views.add(op.name.lower())
+        elif kind == "drop_constraint" and op.name:
+            self.dropped_constraints.add(op.name.lower())
         if kind == "create_object" and op.object_type and op.name:
             self.created_objects.add((op.object_type, op.name.lower()))
         if self.in_transaction(op) and op.table and kind not in TRANSACTION_CONTROL:
