@@ -778,3 +778,17 @@ def test_unparsed_reason_points_into_the_file_and_quotes_nothing():
     assert op.kind == "unparsed" and "hunter2" not in op.reason
     op = parse_statement(Statement("SELECT (1 +\n  'hunter2' FROM", Location("m.sql", 10, 5)))[0]
     assert "hunter2" not in (op.reason or "")
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT (((",
+    "ALTER TABLE t ADD COLUMN x int DEFAULT (((",
+    "CREATE INDEX CONCURRENTLY i ON t (a",
+    "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0)) NOT VALID",
+    "UPDATE t SET a = 'unterminated",
+])
+def test_broken_sql_is_unparsed_not_classified_by_its_first_words(sql):
+    """The keyword fallback serves shapes sqlglot lacks; SQL PostgreSQL itself would reject must
+    never come out as a safe-looking operation."""
+    (op,) = parse_statement(Statement(sql, Location("m.sql", 3, 1)))
+    assert op.kind == "unparsed" and op.reason and op.loc.line == 3

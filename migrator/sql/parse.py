@@ -112,15 +112,41 @@ def _parse(stmt: Statement, server_version: int) -> list[Operation]:
     try:
         tree = sqlglot.parse_one(sql, read=_DIALECT)
     except (ParseError, TokenError) as e:
+        broken = _malformed(sql)
+        if broken:  # not a shape sqlglot lacks, but broken SQL: its words prove nothing
+            return [fallback.make(stmt, "unparsed", reason=broken)]
         return fallback.classify(stmt, reparse=_reparse, why=_short_error(e, stmt))
     except Exception as e:  # noqa: BLE001 - sqlglot bugs (RecursionError, ...) too
         return fallback.classify(stmt, reparse=_reparse, why=f"{type(e).__name__}")
     if tree is None or isinstance(tree, exp.Command):
+        broken = _malformed(sql)
+        if broken:
+            return [fallback.make(stmt, "unparsed", reason=broken)]
         return fallback.classify(stmt, reparse=_reparse)
     ops = _map(tree, stmt)
     if ops is None:
         return fallback.classify(stmt, reparse=_reparse)
     return ops
+
+
+def _malformed(sql: str) -> str | None:
+    """Why ``sql`` cannot be valid SQL at all (unterminated quote, unbalanced parentheses), so
+    that the keyword fallback never vouches for a statement PostgreSQL would reject."""
+    from sqlglot.tokens import TokenType
+
+    try:
+        tokens = sqlglot.Dialect.get_or_raise(_DIALECT).tokenize(sql)
+    except TokenError:
+        return "unterminated string, identifier or comment"
+    depth = 0
+    for t in tokens:
+        if t.token_type == TokenType.L_PAREN:
+            depth += 1
+        elif t.token_type == TokenType.R_PAREN:
+            depth -= 1
+            if depth < 0:
+                return "unbalanced parentheses"
+    return "unbalanced parentheses" if depth else None
 
 
 def _split_more(stmt: Statement) -> list[Statement] | None:
