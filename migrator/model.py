@@ -58,6 +58,9 @@ class Statement:
     # Something the source could not see hides behind this statement (e.g. a data migration
     # that reads results); rendered as a warning at loc.
     note: str | None = None
+    # The altered column's type before this statement, when the source states it (Alembic's
+    # alter_column(existing_type=...)).
+    previous_type: str | None = None
 
 
 @dataclass
@@ -162,6 +165,8 @@ class Operation:
     value: str | None = None
     # Set by the linter: the phase the classifier gave this operation (None: not linted yet).
     phase: Phase | None = None
+    # alter_column_type: the column's type before, as the source states it (None: not stated).
+    previous_type: str | None = None
 
 
 @dataclass

@@ -308,3 +308,43 @@ def test_a_failing_rule_is_a_warning_not_a_crash(monkeypatch):
     monkeypatch.setattr(catalog, "_catalog", lambda: rules)
     (f,) = findings("TRUNCATE a;\n")
     assert f.rule == "truncate" and f.severity is Severity.WARNING and "internal error" in f.message
+
+
+ALTER_TYPE_REVISION = '''
+from alembic import op
+import sqlalchemy as sa
+
+revision = "b1"
+down_revision = None
+
+
+def upgrade():
+    with op.batch_alter_table("params") as batch_op:
+        batch_op.alter_column("value", existing_type=sa.String(500), type_=sa.String({new}),
+                              existing_nullable=False)
+'''
+
+
+@pytest.mark.parametrize("new, rules", [
+    (6000, []),  # widening varchar: binary-coercible, the stated existing_type proves it
+    (50, ["change-column-type"]),  # narrowing: checked against the stated type, still refused
+])
+def test_alembic_existing_type_is_the_previous_type(tmp_path, new, rules):
+    from migrator.sources.alembic_offline import render_revision
+
+    path = tmp_path / "b1_widen.py"
+    path.write_text(ALTER_TYPE_REVISION.format(new=new))
+    src = render_revision(path, "versions/b1_widen.py")
+    m = lint_sources([src], Config()).migrations[0]
+    assert [f.rule for f in m.findings if f.rule != "missing-phase-tag"] == rules
+    assert m.phase is MigrationPhase.EXPAND and m.rejected is bool(rules)
+
+
+def test_a_type_declared_by_an_earlier_migration_wins_over_existing_type(tmp_path):
+    from migrator.sources.alembic_offline import render_revision
+
+    path = tmp_path / "b1_widen.py"
+    path.write_text(ALTER_TYPE_REVISION.format(new=6000))
+    earlier = sql_source(b"CREATE TABLE params (value integer NOT NULL);\n", "0001.sql")
+    m = lint_sources([earlier, render_revision(path, "versions/b1_widen.py")], Config()).migrations[1]
+    assert "change-column-type" in [f.rule for f in m.findings]  # integer -> varchar rewrites

@@ -134,6 +134,8 @@ class MigrationContext:
             op.column_created_here = op.table_created_here or (key, op.column.lower()) in self.created_columns
         elif op.kind in ("add_constraint", "create_index"):
             op.column_created_here = self.columns_created_here(op)
+        if op.kind == "alter_column_type" and op.previous_type and not op.table_created_here:
+            self.state.learn_column_type(op.table, op.column, op.schema, op.previous_type)
         # Alembic's autocommit_block (or a statement outside BEGIN in an unwrapped file) commits
         # what ran before it: the locks taken so far are released.
         in_txn = self.in_transaction(op)

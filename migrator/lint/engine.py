@@ -73,6 +73,8 @@ def parse_source(source: MigrationSource, server_version: int = 15) -> list[Oper
             parsed = [_unparsed(stmt, f"the parser failed: {type(e).__name__}: {e}")]
         for op in parsed:
             op.in_transaction = stmt.in_transaction
+            if stmt.previous_type and op.kind == "alter_column_type":
+                op.previous_type = stmt.previous_type
         ops.extend(parsed)
     return ops
 

@@ -57,6 +57,13 @@ class SchemaState:
     def column_type(self, table: str | None, column: str | None, schema: str | None = None) -> str | None:
         return self.columns.get(table_key(table, schema), {}).get((column or "").lower())
 
+    def learn_column_type(self, table: str | None, column: str | None, schema: str | None,
+                          type_: str | None) -> None:
+        """Record a column's type the source states (Alembic's existing_type) if the run has not
+        declared it: what earlier migrations declared wins."""
+        if column and type_ and self.column_type(table, column, schema) is None:
+            self.columns.setdefault(table_key(table, schema), {})[column.lower()] = _normalize_type(type_)
+
     def has_validated_not_null_check(self, table: str | None, column: str | None,
                                      schema: str | None = None) -> bool:
         col = (column or "").lower()

@@ -68,6 +68,8 @@ class _Recorder:
     # A hand-written COMMIT ends Alembic's transaction: what follows runs outside one until a
     # BEGIN (the old "op.execute('COMMIT')" recipe before CREATE INDEX CONCURRENTLY).
     committed_by_hand: bool = False
+    # existing_type of the alter_column() call being rendered, as SQL (None outside one)
+    previous_type: str | None = None
     _warned: set = field(default_factory=set)
 
     def where(self) -> Location:
@@ -94,7 +96,8 @@ class _Recorder:
                 self.committed_by_hand, in_tx = False, True
             elif word in ("COMMIT", "END", "ROLLBACK", "ABORT"):
                 self.committed_by_hand = not autocommit
-            self.statements.append(Statement(sql=st.sql, loc=loc, in_transaction=in_tx, note=st.note))
+            self.statements.append(Statement(sql=st.sql, loc=loc, in_transaction=in_tx, note=st.note,
+                                             previous_type=self.previous_type))
 
     def connection_ended_transaction(self, word: str) -> None:
         """``conn.commit()`` / ``conn.rollback()``: recorded, but SQLAlchemy begins a new
@@ -155,6 +158,16 @@ def _compile(dialect: Any) -> Any:
     return compile_
 
 
+def _type_sql(type_: Any, dialect: Any) -> str | None:
+    """A SQLAlchemy type (class or instance) as PostgreSQL spells it; None if it will not render."""
+    from sqlalchemy.sql import sqltypes
+
+    try:
+        return str(sqltypes.to_instance(type_).compile(dialect=dialect))
+    except Exception:  # noqa: BLE001 - a custom type without a PostgreSQL rendering
+        return None
+
+
 @contextlib.contextmanager
 def _offline_operations(rec: _Recorder, ini_path: Path | None) -> Iterator[None]:
     """Bind ``alembic.op`` and ``alembic.context`` to an offline context feeding ``rec``."""
@@ -186,6 +199,18 @@ def _offline_operations(rec: _Recorder, ini_path: Path | None) -> Iterator[None]
     def static_output(text: str) -> None:
         rec.emit(text)
 
+    original_alter_column = impl.alter_column
+
+    def alter_column(table_name: str, column_name: str, *args: Any, **kw: Any) -> Any:
+        # A type change that states the type it replaces carries it to the linter, which
+        # otherwise could not see it (no earlier migration in the run declares the column).
+        if kw.get("type_") is not None and kw.get("existing_type") is not None:
+            rec.previous_type = _type_sql(kw["existing_type"], ctx.dialect)
+        try:
+            return original_alter_column(table_name, column_name, *args, **kw)
+        finally:
+            rec.previous_type = None
+
     def on_read() -> None:
         rec.warn_once("hidden-data-migration", HIDDEN_DATA_MESSAGE)
 
@@ -196,6 +221,7 @@ def _offline_operations(rec: _Recorder, ini_path: Path | None) -> Iterator[None]
     bind = offline.__enter__()
     impl._exec = _exec
     impl.static_output = static_output
+    impl.alter_column = alter_column
     impl.connection = bind
     ctx.connection = bind
 
