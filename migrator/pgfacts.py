@@ -67,6 +67,35 @@ def is_volatile_expression(expression_sql: str | None) -> bool:
     return bool(expression_sql) and bool(volatile_calls(expression_sql))
 
 
+# Words followed by "(" in an expression that are SQL syntax, not calls of catalog functions.
+_SYNTAX_CALLS = frozenset({
+    "coalesce", "nullif", "greatest", "least", "cast", "array", "row", "exists", "in", "and",
+    "or", "not", "any", "all", "some", "values", "varying", "character", "extract", "overlay",
+    "position", "substring", "trim", "treat", "collate", "is", "like", "ilike", "similar",
+    "between", "then", "else", "when", "case", "over", "filter", "within", "distinct", "select",
+    "from", "where", "on", "using", "as", "by",
+})
+
+
+def unseen_calls(expression_sql: str | None) -> list[str]:
+    """Functions an expression calls whose volatility cannot be known from here (user-defined or
+    extension functions, schema-qualified ones outside pg_catalog)."""
+    if not expression_sql:
+        return []
+    text = _STRING.sub("''", expression_sql.lower())
+    out = []
+    for m in _QUALIFIED_CALL.finditer(text):
+        schema, name = m.group(1), m.group(2)
+        if name in _SYNTAX_CALLS or name in KNOWN_TYPES or name in _TYPE_ALIASES:
+            continue
+        if not is_builtin_function(name, schema):
+            out.append(f"{schema}.{name}" if schema else name)
+    return out
+
+
+_QUALIFIED_CALL = re.compile(r"(?:([a-z_][a-z0-9_$]*)\.)?([a-z_][a-z0-9_$]*)\s*\(")
+
+
 def is_builtin_function(name: str, schema: str | None = None) -> bool:
     """Whether a called function is built into PostgreSQL (its effect is known), as opposed
     to a user-defined or extension function whose body the linter cannot see."""

@@ -36,6 +36,7 @@ GOOD = [
 # The operation kinds check() looks at (the engine sends it no others).
 KINDS = frozenset({"alter_column_type"})
 
+
 def check(op, ctx):
     if op.kind != "alter_column_type" or op.table_created_here:
         return

@@ -19,6 +19,7 @@ GOOD = ["ANALYZE orders;"]
 # The operation kinds check() looks at (the engine sends it no others).
 KINDS = frozenset({"cluster"})
 
+
 def check(op, ctx):
     if op.kind == "cluster" and not op.table_created_here:
         yield (f"CLUSTER {op.table or ''} rewrites the table under an ACCESS EXCLUSIVE lock "

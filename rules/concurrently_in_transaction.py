@@ -24,6 +24,7 @@ GOOD = ["COMMIT;\nCREATE INDEX CONCURRENTLY orders_customer_id_idx ON orders (cu
 # The operation kinds check() looks at (the engine sends it no others).
 KINDS = frozenset({"create_index", "drop_index", "reindex"})
 
+
 def check(op, ctx):
     if op.kind in ("create_index", "drop_index", "reindex") and op.concurrently and ctx.in_transaction(op):
         verb = {"create_index": "CREATE INDEX", "drop_index": "DROP INDEX", "reindex": "REINDEX"}[op.kind]

@@ -37,6 +37,7 @@ GOOD = [
 # The operation kinds check() looks at (the engine sends it no others).
 KINDS = frozenset({"add_constraint", "add_column"})
 
+
 def check(op, ctx):
     from migrator.rules._helpers import added_columns, table_name
 

@@ -26,6 +26,7 @@ GOOD = [
 # The operation kinds check() looks at (the engine sends it no others).
 KINDS = frozenset({"create_index"})
 
+
 def check(op, ctx):
     if op.kind == "create_index" and not op.concurrently and not op.table_created_here:
         from migrator.rules._helpers import table_name

@@ -21,6 +21,7 @@ GOOD = ["COMMIT;\nDROP INDEX CONCURRENTLY orders_legacy_idx;"]
 # The operation kinds check() looks at (the engine sends it no others).
 KINDS = frozenset({"drop_index", "drop_object"})
 
+
 def check(op, ctx):
     if op.kind == "drop_index" or (op.kind == "drop_object" and op.object_type == "index"):
         if op.concurrently:

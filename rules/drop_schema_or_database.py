@@ -21,6 +21,7 @@ GOOD = ["DROP TABLE legacy.orders;"]
 # The operation kinds check() looks at (the engine sends it no others).
 KINDS = frozenset({"drop_schema", "drop_database"})
 
+
 def check(op, ctx):
     if op.kind == "drop_schema":
         names = ", ".join(op.names or [op.name or op.schema or ""])

@@ -27,6 +27,7 @@ GOOD = [
 # The operation kinds check() looks at (the engine sends it no others).
 KINDS = frozenset({"add_constraint", "add_column"})
 
+
 def check(op, ctx):
     if (op.kind == "add_constraint" and op.constraint is not None
             and op.constraint.type == "exclude" and not op.table_created_here):

@@ -24,6 +24,7 @@ _BODIES = frozenset({"function", "procedure"})
 # The operation kinds check() looks at (the engine sends it no others).
 KINDS = frozenset({"do_block", "create_object"})
 
+
 def check(op, ctx):
     if op.kind == "do_block":
         what = op.reason or "the body of this DO block cannot be seen"

@@ -20,6 +20,7 @@ GOOD = ["SET lock_timeout = '2s';"]
 # The operation kinds check() looks at (the engine sends it no others).
 KINDS = frozenset({"lock_table"})
 
+
 def check(op, ctx):
     if op.kind == "lock_table" and not op.table_created_here:
         mode = op.value or "ACCESS EXCLUSIVE"

@@ -22,6 +22,7 @@ GOOD = [
 # The operation kinds check() looks at (the engine sends it no others).
 KINDS = frozenset({"refresh_materialized_view"})
 
+
 def check(op, ctx):
     if op.kind == "refresh_materialized_view" and not op.concurrently and not op.table_created_here:
         name = op.name or op.table or ""

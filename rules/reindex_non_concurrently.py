@@ -19,6 +19,7 @@ GOOD = ["COMMIT;\nREINDEX INDEX CONCURRENTLY orders_customer_id_idx;"]
 # The operation kinds check() looks at (the engine sends it no others).
 KINDS = frozenset({"reindex"})
 
+
 def check(op, ctx):
     if op.kind == "reindex" and not op.concurrently:
         target = op.name or op.table or ""

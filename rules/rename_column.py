@@ -30,6 +30,7 @@ GOOD = [
 # The operation kinds check() looks at (the engine sends it no others).
 KINDS = frozenset({"rename_column"})
 
+
 def check(op, ctx):
     if op.kind == "rename_column" and not op.table_created_here:
         from migrator.rules._helpers import column_ref

@@ -27,6 +27,7 @@ GOOD = ["ALTER INDEX users_email_idx RENAME TO users_email_key_idx;"]
 # The operation kinds check() looks at (the engine sends it no others).
 KINDS = frozenset({"rename_object"})
 
+
 def check(op, ctx):
     from migrator.lint.classify import NEUTRAL_RENAMES
     from migrator.rules.rename_table import RELATIONS

@@ -33,6 +33,7 @@ RELATIONS = frozenset({"table", "view", "materialized_view", "sequence", "foreig
 # The operation kinds check() looks at (the engine sends it no others).
 KINDS = frozenset({"rename_table", "rename_object"})
 
+
 def check(op, ctx):
     from migrator.rules._helpers import table_name
 

@@ -20,6 +20,7 @@ GOOD = ["CREATE UNLOGGED TABLE scratch (id int);\nALTER TABLE scratch SET LOGGED
 # The operation kinds check() looks at (the engine sends it no others).
 KINDS = frozenset({"set_logged", "set_unlogged"})
 
+
 def check(op, ctx):
     if op.kind in ("set_logged", "set_unlogged") and not op.table_created_here:
         what = "SET LOGGED" if op.kind == "set_logged" else "SET UNLOGGED"

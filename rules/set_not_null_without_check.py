@@ -43,6 +43,7 @@ GOOD = [
 # The operation kinds check() looks at (the engine sends it no others).
 KINDS = frozenset({"add_constraint", "set_not_null"})
 
+
 def check(op, ctx):
     if op.table_created_here:
         return

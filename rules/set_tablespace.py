@@ -18,6 +18,7 @@ GOOD = ["CREATE TABLE orders_archive (id bigint);\nALTER TABLE orders_archive SE
 # The operation kinds check() looks at (the engine sends it no others).
 KINDS = frozenset({"set_tablespace"})
 
+
 def check(op, ctx):
     if op.kind == "set_tablespace" and not op.table_created_here:
         yield (f"SET TABLESPACE on {op.table or op.name or ''} copies the table under an ACCESS "

@@ -19,6 +19,7 @@ GOOD = ["DELETE FROM sessions WHERE expires_at < '2024-01-01';"]
 # The operation kinds check() looks at (the engine sends it no others).
 KINDS = frozenset({"truncate"})
 
+
 def check(op, ctx):
     if op.kind == "truncate" and not op.cascade and not op.table_created_here:
         names = ", ".join(op.names or [op.table or ""])

@@ -18,6 +18,7 @@ GOOD = ["DELETE FROM orders WHERE archived AND id BETWEEN 1 AND 10000;"]
 # The operation kinds check() looks at (the engine sends it no others).
 KINDS = frozenset({"truncate"})
 
+
 def check(op, ctx):
     if op.kind == "truncate" and op.cascade:
         names = ", ".join(op.names or [op.table or ""])

@@ -22,6 +22,7 @@ GOOD = [
 # The operation kinds check() looks at (the engine sends it no others).
 KINDS = frozenset({"update", "delete"})
 
+
 def check(op, ctx):
     if op.kind in ("update", "delete") and not op.has_where and not op.table_created_here:
         from migrator.rules._helpers import table_name

@@ -23,6 +23,7 @@ GOOD = ["ALTER TABLE orders ADD COLUMN note text;", "ALTER TABLE orders SET (fil
 # The operation kinds check() looks at (the engine sends it no others).
 KINDS = frozenset({"unparsed", "alter_table_other"})
 
+
 def check(op, ctx):
     from migrator.lint.classify import unchecked_alter_table
 

@@ -34,6 +34,7 @@ GOOD = [
 # The operation kinds check() looks at (the engine sends it no others).
 KINDS = frozenset({"validate_constraint"})
 
+
 def check(op, ctx):
     if op.kind != "validate_constraint" or op.table_created_here or not ctx.in_transaction(op):
         return

@@ -32,8 +32,10 @@ GOOD = [
 # The operation kinds check() looks at (the engine sends it no others).
 KINDS = frozenset({"add_column"})
 
+
 def check(op, ctx):
-    from migrator.pgfacts import FAST_DEFAULT_SINCE
+    from migrator.model import Finding, Severity
+    from migrator.pgfacts import FAST_DEFAULT_SINCE, unseen_calls
     from migrator.rules._helpers import added_columns, table_name
 
     for col in added_columns(op, ctx):
@@ -42,6 +44,13 @@ def check(op, ctx):
         if col.default_volatile:
             yield (f"column {col.name} on existing table {table_name(op)} has a volatile default "
                    f"({col.default_sql or '?'}): every row is rewritten under an ACCESS EXCLUSIVE lock")
+        elif unseen_calls(col.default_sql):
+            # The function's volatility cannot be seen from the migration: not provably safe.
+            yield Finding(NAME, Severity.WARNING, op.loc,
+                          f"column {col.name} on existing table {table_name(op)} has a default calling "
+                          f"{', '.join(unseen_calls(col.default_sql))}(), whose volatility the linter "
+                          "cannot see: if it is VOLATILE every row is rewritten under an ACCESS "
+                          "EXCLUSIVE lock (check pg_proc.provolatile; suppress with the reason)", FIX)
         elif col.has_default and ctx.server_version < FAST_DEFAULT_SINCE:
             yield (f"column {col.name} on existing table {table_name(op)} has a default: before "
                    f"PostgreSQL {FAST_DEFAULT_SINCE} that rewrites the table under an ACCESS EXCLUSIVE lock")

@@ -348,3 +348,13 @@ def test_a_type_declared_by_an_earlier_migration_wins_over_existing_type(tmp_pat
     earlier = sql_source(b"CREATE TABLE params (value integer NOT NULL);\n", "0001.sql")
     m = lint_sources([earlier, render_revision(path, "versions/b1_widen.py")], Config()).migrations[1]
     assert "change-column-type" in [f.rule for f in m.findings]  # integer -> varchar rewrites
+
+
+def test_default_calling_a_function_the_linter_cannot_see_is_a_warning_not_silently_safe():
+    from tests.cases.harness import lint_text
+
+    (m,) = lint_text("ALTER TABLE posts ADD COLUMN owner uuid DEFAULT auth.uid();").migrations
+    assert [(f.rule, f.severity.value) for f in m.findings] == [("volatile-default", "warning")]
+    assert "auth.uid" in m.findings[0].message and m.phase.value == "expand"
+    (m,) = lint_text("ALTER TABLE posts ADD COLUMN owner text DEFAULT lower('X');").migrations
+    assert m.findings == []
