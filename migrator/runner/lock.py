@@ -45,18 +45,25 @@ def _deadline_passed(deadline: float, wait: float) -> None:
                                  f"waiting {wait:g}s (--lock-wait): try again later")
 
 
+def _poll(try_acquire, wait: float, on_wait) -> None:
+    """Try to take a lock without blocking, every POLL seconds until ``wait`` runs out (then
+    IndeterminateError); ``on_wait`` is told once that another runner holds it."""
+    deadline = time.monotonic() + max(0.0, wait)
+    told = False
+    while not try_acquire():
+        if not told and on_wait is not None:
+            on_wait()
+            told = True
+        _deadline_passed(deadline, wait)
+        time.sleep(POLL)
+
+
 @contextmanager
 def _advisory(engine: sa.Engine, wait: float, on_wait) -> Iterator[None]:
-    deadline = time.monotonic() + max(0.0, wait)
     conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     try:
-        told = False
-        while not conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": _KEY}).scalar():
-            if not told and on_wait is not None:
-                on_wait()
-                told = True
-            _deadline_passed(deadline, wait)
-            time.sleep(POLL)
+        _poll(lambda: bool(conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": _KEY}).scalar()),
+              wait, on_wait)
         try:
             yield
         finally:
@@ -81,20 +88,17 @@ def _file_lock(url: URL, wait: float, on_wait) -> Iterator[None]:
     if path is None:
         yield
         return
-    deadline = time.monotonic() + max(0.0, wait)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+
+    def try_flock() -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+
     try:
-        told = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if not told and on_wait is not None:
-                    on_wait()
-                    told = True
-                _deadline_passed(deadline, wait)
-                time.sleep(POLL)
+        _poll(try_flock, wait, on_wait)
         try:
             yield
         finally:
