@@ -81,21 +81,7 @@ def read_create(stmt, c, reparse):
         return [make(stmt, "create_database", name=c.ident())]
     if w in _CREATE_OBJECTS:
         c.skip()
-        object_type = _CREATE_OBJECTS[w]
-        if w == "FOREIGN":
-            object_type = "foreign_data_wrapper" if c.accept("DATA", "WRAPPER") else "foreign_table"
-            c.accept("TABLE")
-        elif w == "EVENT":
-            c.accept("TRIGGER")
-        elif w == "TEXT":
-            c.accept("SEARCH")
-            c.accept_any("CONFIGURATION", "DICTIONARY", "PARSER", "TEMPLATE")
-        elif w == "ACCESS":
-            c.accept("METHOD")
-        elif w == "USER" and c.accept("MAPPING"):
-            object_type = "user_mapping"
-            c.accept("IF", "NOT", "EXISTS")
-            c.accept("FOR")
+        object_type = _rest_of_object_type(c, w, _CREATE_OBJECTS, ("IF", "NOT", "EXISTS"))
         ine = bool(c.accept("IF", "NOT", "EXISTS"))
         if object_type == "schema" and c.accept("AUTHORIZATION"):
             schema, name = None, c.ident()  # CREATE SCHEMA AUTHORIZATION role: named for the role
@@ -200,11 +186,12 @@ _DROP_OBJECTS = {
 }
 
 
-def _rest_of_object_type(c: Cursor, w: str) -> str | None:
-    """The object type named by keyword ``w`` (just consumed), consuming the words that
-    complete it: FOREIGN TABLE, FOREIGN DATA WRAPPER, EVENT TRIGGER, TEXT SEARCH ..., ACCESS
-    METHOD, USER MAPPING FOR, OWNED BY."""
-    object_type = _DROP_OBJECTS.get(w)
+def _rest_of_object_type(c: Cursor, w: str, types: dict[str, str] | None = None,
+                         if_words: tuple[str, ...] = ("IF", "EXISTS")) -> str | None:
+    """The object type named by keyword ``w`` (just consumed) in ``types`` (CREATE's or DROP's),
+    consuming the words that complete it: FOREIGN TABLE, FOREIGN DATA WRAPPER, EVENT TRIGGER,
+    TEXT SEARCH ..., ACCESS METHOD, USER MAPPING [IF [NOT] EXISTS] FOR, OWNED BY."""
+    object_type = (_DROP_OBJECTS if types is None else types).get(w)
     if w == "FOREIGN":
         if c.accept("DATA", "WRAPPER"):
             object_type = "foreign_data_wrapper"
@@ -223,7 +210,7 @@ def _rest_of_object_type(c: Cursor, w: str) -> str | None:
         c.accept("OBJECT")
     elif w == "USER" and c.accept("MAPPING"):
         object_type = "user_mapping"
-        c.accept("IF", "EXISTS")
+        c.accept(*if_words)
         c.accept("FOR")
     return object_type
 
