@@ -7,14 +7,11 @@ from sqlalchemy.exc import DBAPIError
 
 from ..dburl import redact_text
 from ..runner.retry import is_lock_timeout as _runner_lock_timeout
+from ..runner.retry import sqlstate
 
 # connection exceptions, server shutting down or starting, too many connections, canceled
 _CONNECTION_STATES = ("08", "57P01", "57P02", "57P03", "53300", "57014")
 _LOCK_STATES = ("55P03", "40P01", "40001")
-
-
-def sqlstate(e: BaseException) -> str | None:
-    return getattr(getattr(e, "orig", None), "sqlstate", None)
 
 
 def is_lock_timeout(e: BaseException) -> bool:
