@@ -143,7 +143,11 @@ def test_sample_project_step_by_step_with_plain_alembic(pg_url, capsys):
     _alembic_upgrade(pg_url, "heads")  # everything, contracts included (c130 drops the old columns)
     code, errors, doc = gate("ready", "1.2.0")
     assert code == 1 and "contracted_past" in errors
-    assert doc["window"]["min_release"] == "1.3.0" and doc["window"]["max_release"] == "1.2.0"
+    # the window reads forwards (C <= E) and the gate agrees with it (issue: it read C=1.3.0, E=1.2.0)
+    assert doc["window"]["min_release"] == "1.3.0" and doc["window"]["max_release"] == "1.3.0"
+    assert doc["window"]["open_ended"] is True
+    code, errors, doc = gate("ready", "1.3.0")
+    assert code == 0 and errors == set()
     assert gate("rollback", "1.2.0")[0] == 1
     assert gate("rollback", "1.3.0")[0] == 0
 

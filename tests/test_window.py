@@ -10,7 +10,9 @@ def test_window_after_expand_of_next_release_admits_old_and_new_code():
         R("c", "contract", V("1.3.0"), "pending"),
     ])
     assert w.supports(V("1.0.0")) and w.supports(V("1.1.0"))
-    assert w.min_release is None and w.max_release == V("1.1.0")
+    # 1.3.0 declares no expand of its own: it is served once every expand before it is applied
+    assert w.min_release is None and w.max_release == V("1.3.0") and w.open_ended
+    assert w.supports(V("1.3.0")) and w.as_dict()["open_ended"] is True
 
 
 def test_pending_expand_excludes_its_release_but_not_older_ones():

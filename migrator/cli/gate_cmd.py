@@ -67,8 +67,7 @@ def _text_report(result) -> str:
     w = result.window
     lines = [f"gate {result.gate} {result.release}: {result.verdict.upper()}"]
     if w is not None:
-        lines.append(f"  window: releases {w.min_release or 'any'} .. {w.max_release or 'none applied'}"
-                     + (f" (first pending expand: {w.first_pending_expand})" if w.first_pending_expand else ""))
+        lines.append(f"  window: {w.span()}")
         if w.pending_expand:
             lines.append("  pending expand: " + ", ".join(f"{r.revision} ({r.release}, {r.state})" for r in w.pending_expand[:10]))
         if w.pending_contract:

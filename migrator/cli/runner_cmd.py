@@ -121,17 +121,19 @@ def _ms(ms: float) -> str:
 
 
 def window_text(window) -> str:
-    """C <= V <= E in words (DESIGN section 4)."""
+    """C <= V <= E in words."""
     if window is None:
         return "window: unknown"
     c, e, pending = window.min_release, window.max_release, window.first_pending_expand
-    if e is None and c is None:
-        return "window: empty (no expand migration applied yet)"
-    who = f"releases >= {c}" if c else "any release"
-    if pending is not None:
-        who += f" below {pending} (expand of {pending} pending)"
-        return f"window [C={c or '-'}, E={e or '-'}]: {who} may run"
-    return f"window [C={c or '-'}, E={e or '-'}, no expand pending]: {who} may run"
+    head = f"window [C={c if c is not None else '-'}, E={e if e is not None else '-'}"
+    if window.open_ended:
+        who = f"releases >= {c}" if c is not None else "any release"
+        return f"{head}, no expand pending]: {who} may run"
+    if window.empty:
+        return (f"{head}, expand of {pending} pending]: no release may run (contract {c} is applied "
+                f"but expand {pending} is not: run `migrator expand --release {c}`)")
+    who = f"releases >= {c} and below {pending}" if c is not None else f"releases below {pending}"
+    return f"{head}, expand of {pending} pending]: {who} may run"
 
 
 def print_run(result) -> None:

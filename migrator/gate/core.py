@@ -18,9 +18,13 @@ from packaging.version import InvalidVersion, Version
 from ..config import Config
 from ..dburl import redact_text
 from ..errors import UsageError
-from ..releases import parse_release
-from ..window import MigrationRecord, Window, compute_window
-from .snapshot import HistoryState, Snapshot, libpq_url, take_snapshot, take_snapshot_libpq
+from ..releases import parse_release, release_label
+from ..state import Attempt, States, catalog_entries, derive
+from ..window import MigrationRecord, Window
+from .snapshot import Snapshot, libpq_url, take_snapshot, take_snapshot_libpq
+
+__all__ = ["GATES", "GateResult", "NO_CATALOG", "Reason", "catalog_entries", "decide", "evaluate",
+           "states_of", "wait_for"]
 
 GATES = ("ready", "contract", "rollback")
 NO_CATALOG = object()  # pass as ``catalog`` to answer from history alone without looking on disk
@@ -103,21 +107,6 @@ def _jsonable(d: dict) -> dict:
 
 # -- the catalog on disk ---------------------------------------------------------------------
 
-def catalog_entries(catalog: Any) -> list[tuple[str, str, Version]]:
-    """(revision, phase, release) of each migration in a catalog: the runner's Catalog (its
-    ``revisions``, each with ``id``) or a list of dicts with revision, phase and release."""
-    if catalog is None:
-        return []
-    out = []
-    for it in getattr(catalog, "revisions", catalog):
-        if isinstance(it, dict):
-            rev, phase, release = it["revision"], it["phase"], it["release"]
-        else:
-            rev, phase, release = it.id, it.phase, it.release
-        out.append((str(rev), str(phase), release if isinstance(release, Version) else parse_release(str(release))))
-    return out
-
-
 def load_catalog_if_any(config: Config | None):
     """The runner's catalog for the configured Alembic project, or None when no project is
     configured here (the gate then answers from the history table alone, with a warning)."""
@@ -134,73 +123,12 @@ def load_catalog_if_any(config: Config | None):
 
 # -- deciding --------------------------------------------------------------------------------
 
-def migration_records(snap: Snapshot, catalog: Any = None) -> tuple[list[MigrationRecord], list[Reason]]:
-    """One record per known migration, with the runner's semantics (``runner.history``): with a
-    catalog and Alembic's version table, what is applied is what Alembic says (its heads and
-    their ancestors, so a plain ``alembic upgrade heads`` counts) and the history adds failures,
-    runs in progress and rollbacks; revisions only the history knows (an older catalog on disk)
-    keep the phase, release and state the history recorded."""
-    last = {h.revision: h for h in snap.history}
-    records: dict[str, MigrationRecord] = {}
-    problems: list[Reason] = []
-    ancestors = getattr(catalog, "ancestors", None)
-    alembic_applied: set[str] | None = None
-    if snap.version_heads is not None and callable(ancestors):
-        alembic_applied = set()
-        for head in snap.version_heads:
-            alembic_applied.add(head)
-            alembic_applied |= set(ancestors(head))
-    for rev, phase, release in catalog_entries(catalog):
-        h = last.get(rev)
-        if alembic_applied is not None:
-            if rev in alembic_applied:
-                state = "applied"
-            elif h is not None and h.status in ("failed", "running", "rolled_back"):
-                state = h.status
-            else:
-                state = "pending"
-        elif h is not None:
-            state = _history_state(h)
-            state = "pending" if state == "rolled_back" else state
-        else:
-            state = "pending"
-        records[rev] = MigrationRecord(rev, phase, release, state)
-    for h in snap.history:
-        if h.revision in records:
-            continue
-        try:
-            release = Version(h.release)
-        except InvalidVersion:
-            problems.append(Reason("bad_release", f"history row of {h.revision} has release {h.release!r}, "
-                                   "which is not a version", h.revision, h.phase, "warning"))
-            continue
-        records[h.revision] = MigrationRecord(h.revision, h.phase, release, _history_state(h))
-    return list(records.values()), problems
+def states_of(snap: Snapshot, catalog: Any = None) -> States:
+    """Every revision's state and the window (:func:`migrator.state.derive`, as the runner reads them)."""
+    return derive(catalog, snap.history, snap.version_heads)
 
 
-def _history_state(h: HistoryState) -> str:
-    """The state a revision's latest history row implies; a downgrade that did not finish
-    leaves the revision applied (as ``runner.history`` reads it)."""
-    if h.action == "downgrade":
-        return "rolled_back" if h.status in ("rolled_back", "applied") else "applied"
-    return h.status
-
-
-def _half_applied(snap: Snapshot, records: list[MigrationRecord]) -> list:
-    """History states of the migrations left running or failed (by the merged record state)."""
-    last = {h.revision: h for h in snap.history}
-    out = []
-    for r in records:
-        h = last.get(r.revision)
-        if r.state in ("running", "failed"):
-            out.append(h if h is not None else
-                       HistoryState(r.revision, r.phase, str(r.release), "upgrade", r.state))
-        elif h is not None and h.action == "downgrade" and h.status in ("running", "failed"):
-            out.append(h)  # still applied, but a rollback of it stopped halfway
-    return out
-
-
-def _half_applied_reason(h, severity: str = "error") -> Reason:
+def _half_applied_reason(h: Attempt, severity: str = "error") -> Reason:
     if h.status == "running":
         msg = (f"{h.phase} migration {h.revision} (release {h.release}) is running or was interrupted "
                f"during {h.action}")
@@ -210,13 +138,13 @@ def _half_applied_reason(h, severity: str = "error") -> Reason:
     return Reason("migration_failed", msg, h.revision, h.phase, severity)
 
 
-def _contracted_past(window: Window, records: list[MigrationRecord], v: Version) -> list[Reason]:
-    if window.not_contracted_past(v):
+def _contracted_past(states: States, v: Version) -> list[Reason]:
+    if states.window.not_contracted_past(v):
         return []
     return [Reason("contracted_past",
                    f"contract migration {r.revision} of release {r.release} is applied: code of release {v} "
                    "may use what it removed", r.revision, "contract")
-            for r in sorted(records, key=lambda r: r.release)
+            for r in sorted(states.revisions, key=lambda r: r.release)
             if r.phase == "contract" and r.state == "applied" and r.release > v]
 
 
@@ -226,48 +154,76 @@ def concerns(v: Version, phase: str, release: str | Version) -> bool:
     migration that does not concern V is reported as a warning: a release that is running must
     not be declared unready (and its pods taken out of service) because the next release's
     expand is in progress or failed."""
-    try:
-        rv = release if isinstance(release, Version) else Version(release)
-    except InvalidVersion:
+    rv = release_label(release)
+    if rv is None:
         return True
     return rv <= v if phase == "expand" else rv > v
 
 
-def _newest_touched_expand(records: list[MigrationRecord]) -> Version | None:
-    touched = [r.release for r in records if r.phase == "expand" and r.state != "pending"]
+def _newest_touched_expand(states: States):
+    touched = [r.release for r in states.revisions if r.phase == "expand" and r.state != "pending"]
     return max(touched, default=None)
 
 
-def decide_ready(v: Version, snap: Snapshot, records: list[MigrationRecord], window: Window) -> list[Reason]:
+def decide_ready(v: Version, snap: Snapshot, states: States) -> list[Reason]:
+    window = states.window
     reasons: list[Reason] = []
     for r in window.pending_expand:
         if r.release <= v and r.state in ("pending", "rolled_back"):
             reasons.append(Reason("expand_pending", f"expand migration {r.revision} of release {r.release} "
                                   f"is not applied: release {v} needs it", r.revision, "expand"))
-    reasons += _contracted_past(window, records, v)
+    reasons += _contracted_past(states, v)
     reasons += [_half_applied_reason(h, "error" if concerns(v, h.phase, h.release) else "warning")
-                for h in _half_applied(snap, records)]
+                for h in states.half_applied()]
     # An INVALID index cannot be traced to its migration: it concerns the newest release whose
     # expand has been started (and any later one); older releases, which may be serving right now
     # while the next expand builds an index CONCURRENTLY, get a warning.
-    newest = _newest_touched_expand(records)
+    newest = _newest_touched_expand(states)
     ix_severity = "error" if newest is None or v >= newest else "warning"
     for ix in snap.invalid_indexes:
         reasons.append(Reason("invalid_index",
                               f"index {ix['schema']}.{ix['index']} on {ix['table']} is INVALID (a failed or "
                               "unfinished CREATE INDEX CONCURRENTLY): drop it and create it again",
                               severity=ix_severity))
-    for b in snap.backfills:
-        try:
-            needed = Version(b["release"]) <= v
-        except InvalidVersion:
-            needed = True
-        if needed and b["status"] != "finished":
-            code = "backfill_failed" if b["status"] == "failed" else "backfill_unfinished"
-            reasons.append(Reason(code, f"backfill {b['name']} (release {b['release']}) is {b['status']} "
-                                  f"after {b['rows_done'] or 0} rows: release {v} needs it finished",
-                                  b["revision"], "expand"))
+    reasons += [_backfill_reason(b, v, states) for b in needed_backfills(snap, states, v)
+                if b["status"] != "finished"]
+    if not window.supports(v) and not any(r.severity == "error" for r in reasons):
+        reasons.append(Reason("outside_window", f"release {v} is outside the compatibility window "
+                              f"({window.span()})"))
     return reasons
+
+
+def needed_backfills(snap: Snapshot, states: States, v: Version) -> list[dict]:
+    """The declared backfills release V depends on: those of the applied revisions of releases
+    <= V (a backfill whose revision is rolled back or not applied fills nothing V reads; one
+    whose revision is unknown counts)."""
+    out = []
+    for b in snap.backfills:
+        rev = states.get(b["revision"])
+        if rev is not None and rev.state != "applied":
+            continue
+        release = release_label(b["release"])
+        if release is None or release <= v:
+            out.append(b)
+    return out
+
+
+def _backfill_reason(b: dict, v: Version, states: States) -> Reason:
+    rev = states.get(b["revision"])
+    phase = rev.phase if rev is not None else "expand"
+    done = f"after {b['rows_done'] or 0} rows"
+    if b["status"] == "failed":
+        error = redact_text(b["error"].strip().splitlines()[0]) if (b.get("error") or "").strip() else ""
+        return Reason("backfill_failed", f"backfill {b['name']} (release {b['release']}) failed {done}"
+                      + (f": {error}" if error else "") + f"; release {v} needs it finished: fix the cause, "
+                      "then run `migrator backfill` to resume it", b["revision"], phase)
+    if b["status"] == "running" and b.get("alive") is not False:
+        return Reason("backfill_unfinished", f"backfill {b['name']} (release {b['release']}) is running, "
+                      f"{done}: release {v} needs it finished", b["revision"], phase)
+    state = "was interrupted (no process runs it)" if b["status"] == "running" else "is pending"
+    return Reason("backfill_unfinished", f"backfill {b['name']} (release {b['release']}) {state} {done}: "
+                  f"release {v} needs it finished; run `migrator backfill` (or rerun `migrator {phase} "
+                  f"--release {b['release']}`) to resume it", b["revision"], phase)
 
 
 def live_instances(snap: Snapshot, ttl: float) -> list[dict]:
@@ -299,12 +255,12 @@ def decide_contract(v: Version, snap: Snapshot, ttl: float, require_registry: bo
     return reasons
 
 
-def decide_rollback(v: Version, snap: Snapshot, records: list[MigrationRecord], window: Window) -> list[Reason]:
+def decide_rollback(v: Version, states: States) -> list[Reason]:
     """The schema still supports V: no contract newer than V applied, and nothing half-applied
     that concerns V (a half-applied expand of a newer release only adds: it is a warning and
     does not block switching back to V)."""
-    reasons = _contracted_past(window, records, v)
-    for h in _half_applied(snap, records):
+    reasons = _contracted_past(states, v)
+    for h in states.half_applied():
         reasons.append(_half_applied_reason(h, "error" if concerns(v, h.phase, h.release) else "warning"))
     return reasons
 
@@ -312,32 +268,26 @@ def decide_rollback(v: Version, snap: Snapshot, records: list[MigrationRecord], 
 def decide(kind: str, v: Version, snap: Snapshot, catalog: Any, *, ttl: float = 60.0,
            require_registry: bool = False, catalog_known: bool = True) -> GateResult:
     """The verdict of one gate from a snapshot (pure: no I/O)."""
-    records, reasons = migration_records(snap, catalog)
-    window = compute_window(records)
+    states = states_of(snap, catalog)
+    window = states.window
+    reasons = [Reason("bad_release", p, severity="warning") for p in states.problems]
     if not catalog_known and kind != "rollback":
         reasons.append(Reason("no_catalog", "no migration catalog here (no Alembic project configured): "
                               "pending migrations are unknown, answering from the history table alone",
                               severity="warning"))
     instances_doc: dict[str, Any] = {}
     if kind == "rollback":
-        reasons += decide_rollback(v, snap, records, window)
+        reasons += decide_rollback(v, states)
     else:
-        reasons += decide_ready(v, snap, records, window)
+        reasons += decide_ready(v, snap, states)
     if kind == "contract":
         reasons += decide_contract(v, snap, ttl, require_registry)
         live = live_instances(snap, ttl)
         instances_doc = {"registered": len(snap.instances), "live": len(live),
                          "live_releases": sorted({i["release"] for i in live})}
     verdict = FAIL if any(r.severity == "error" for r in reasons) else PASS
-    needed = [b for b in snap.backfills if _release_le(b["release"], v)]
+    needed = needed_backfills(snap, states, v)
     return GateResult(kind, str(v), verdict, reasons, window, needed, instances_doc)
-
-
-def _release_le(text: str, v: Version) -> bool:
-    try:
-        return Version(text) <= v
-    except InvalidVersion:
-        return True
 
 
 def unknown_result(kind: str, release: str, error: BaseException | str) -> GateResult:

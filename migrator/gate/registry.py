@@ -31,7 +31,8 @@ from ..dburl import redact_text
 from ..errors import IndeterminateError, RefusedError, UsageError
 from ..releases import parse_release
 from ..runner.tables import instances
-from ..window import Window, compute_window
+from ..state import derive
+from ..window import Window
 from .connect import engine_from
 from .snapshot import take_snapshot
 
@@ -212,8 +213,6 @@ def register_instance(engine_or_url, release: str, *, instance_id: str | None = 
 def require_compatible(engine_or_url, release: str, *, catalog: Any = None) -> Window:
     """Raise IncompatibleSchemaError unless code of ``release`` can run against the schema
     (C <= release <= E, DESIGN section 4). Returns the window. Call it at application start-up."""
-    from .core import catalog_entries, migration_records
-
     version = parse_release(release)
     bind, owned = engine_from(engine_or_url, pool_size=1, read_only=True)
     try:
@@ -228,12 +227,10 @@ def require_compatible(engine_or_url, release: str, *, catalog: Any = None) -> W
     finally:
         if owned:
             bind.dispose()
-    catalog_entries(catalog)  # validates a catalog passed in
-    records, _ = migration_records(snap, catalog)
-    window = compute_window(records)
+    window = derive(catalog, snap.history, snap.version_heads).window
     if window.supports(version):
         return window
-    span = f"{window.min_release or 'any'} .. {window.max_release or 'none'}"
+    span = window.span()
     if not window.not_contracted_past(version):
         why = (f"contract migrations of release {window.min_release} are applied, so what release "
                f"{version} uses may have been removed")

@@ -13,24 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
 
-# the names of runner/tables.py's tables (not imported from there: that would import SQLAlchemy)
-HISTORY, BACKFILLS, INSTANCES = "migrator_history", "migrator_backfills", "migrator_instances"
-VERSION_TABLE = "alembic_version"
-_TABLES = (HISTORY, BACKFILLS, INSTANCES, VERSION_TABLE)
+from ..state import Attempt
+from ..store import (BACKFILLS, HISTORY, HISTORY_COLUMNS, INSTANCES, INVALID_INDEXES, LATEST_HISTORY,
+                     TABLES as _TABLES, VERSION_TABLE)
 
 Run = Callable[[str], list[dict]]  # SQL (no parameters) -> rows as dicts
-
-
-@dataclass(frozen=True)
-class HistoryState:
-    """The latest row of one revision in migrator_history."""
-
-    revision: str
-    phase: str
-    release: str
-    action: str
-    status: str
-    error: str | None = None
 
 
 @dataclass
@@ -38,7 +25,7 @@ class Snapshot:
     now: datetime
     dialect: str
     tables: set[str] = field(default_factory=set)  # which of migrator's tables exist
-    history: list[HistoryState] = field(default_factory=list)
+    history: list[Attempt] = field(default_factory=list)  # each revision's latest (and applied) rows
     invalid_indexes: list[dict] = field(default_factory=list)  # schema, index, table
     backfills: list[dict] = field(default_factory=list)
     instances: list[dict] = field(default_factory=list)
@@ -47,24 +34,6 @@ class Snapshot:
 
 _PG_PREAMBLE = "SELECT now() AS now, " + ", ".join(
     f"to_regclass('{name}') IS NOT NULL AS t{i}" for i, name in enumerate(_TABLES))
-
-_INVALID_INDEXES = """
-SELECT n.nspname AS schema, c.relname AS index, t.relname AS "table"
-FROM pg_index i
-JOIN pg_class c ON c.oid = i.indexrelid
-JOIN pg_class t ON t.oid = i.indrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE NOT i.indisvalid
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
-ORDER BY 1, 2
-"""
-
-_LATEST_HISTORY = f"""
-SELECT h.revision, h.phase, h.release, h.action, h.status, h.error
-FROM {HISTORY} h JOIN (SELECT max(id) AS id FROM {HISTORY} GROUP BY revision) l ON l.id = h.id
-ORDER BY h.id
-"""
 
 _BACKFILLS = (f"SELECT name, revision, release, status, rows_done, rows_total_estimate, last_key, error "
               f"FROM {BACKFILLS} ORDER BY id")
@@ -82,6 +51,13 @@ def _when(value):
     return value
 
 
+def _attempt(r: dict) -> Attempt:
+    values = {k: r[k] for k in HISTORY_COLUMNS}
+    values["action"] = values["action"] or "upgrade"
+    values["started_at"], values["finished_at"] = _when(values["started_at"]), _when(values["finished_at"])
+    return Attempt(**values)
+
+
 def read_snapshot(run: Run, dialect: str, *, with_instances: bool = True,
                   table_names: Callable[[], set[str]] | None = None) -> Snapshot:
     if dialect == "postgresql":
@@ -97,12 +73,11 @@ def read_snapshot(run: Run, dialect: str, *, with_instances: bool = True,
         snap.tables = {t for t in _TABLES if t in names}
 
     if HISTORY in snap.tables:
-        snap.history = [HistoryState(r["revision"], r["phase"], r["release"], r["action"] or "upgrade",
-                                     r["status"], r["error"]) for r in run(_LATEST_HISTORY)]
+        snap.history = [_attempt(r) for r in run(LATEST_HISTORY)]
     if VERSION_TABLE in snap.tables:
         snap.version_heads = [r["version_num"] for r in run(f"SELECT version_num FROM {VERSION_TABLE}")]
     if dialect == "postgresql":
-        snap.invalid_indexes = run(_INVALID_INDEXES)
+        snap.invalid_indexes = run(INVALID_INDEXES)
     if BACKFILLS in snap.tables:
         snap.backfills = run(_BACKFILLS)
     if with_instances and INSTANCES in snap.tables:

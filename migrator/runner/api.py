@@ -24,7 +24,7 @@ from ..config import Config
 from ..dburl import redact
 from ..errors import IndeterminateError, MigratorError, RefusedError, UsageError
 from ..releases import parse_release
-from ..window import compute_window
+from ..state import States
 from . import history as hist
 from .apply import Context, apply_revision, error_text
 from .catalog import Catalog, Revision, load_catalog
@@ -73,19 +73,17 @@ def _close_interrupted(conn) -> None:
 def _adopt(conn, catalog: Catalog) -> None:
     """Record revisions applied outside migrator (plain ``alembic upgrade``) so the history, and
     the gate reading it, know them."""
-    applied = hist.applied_revisions(conn, catalog)
-    known = hist.latest(conn)
+    states = hist.read_states(conn, catalog)
     for rev in catalog.revisions:
-        if rev.id in applied and rev.id not in known:
+        known = states.get(rev.id)
+        if known is not None and known.state == "applied" and known.last is None:
             row_id = hist.record_start(conn, rev, override_reason="applied outside migrator (alembic)")
             conn.execute(sa.update(history).where(history.c.id == row_id).values(
                 status="applied", finished_at=hist.now(), duration_ms=0.0, attempts=0))
 
 
-def _states(conn, catalog: Catalog) -> dict[str, str]:
-    applied = hist.applied_revisions(conn, catalog)
-    last = hist.latest(conn)
-    return {r.id: hist.state_of(r.id, applied, last.get(r.id)) for r in catalog.revisions}
+def _states(conn, catalog: Catalog) -> States:
+    return hist.read_states(conn, catalog)
 
 
 # -- checks before applying ---------------------------------------------------------------------------
@@ -95,11 +93,11 @@ def _check_drift(ctx: Context, accept: dict[str, str]) -> list[str]:
     notes = []
     with ctx.engine.begin() as conn:
         states = _states(conn, ctx.catalog)
-        applied_rows = hist.last_applied(conn)
         drifted = []
         for rev in ctx.catalog.revisions:
-            row = applied_rows.get(rev.id)
-            if states.get(rev.id) != "applied" or row is None or not row.checksum:
+            known = states.get(rev.id)
+            row = known.applied_by if known is not None else None
+            if known is None or known.state != "applied" or row is None or not row.checksum:
                 continue
             if row.checksum != rev.checksum:
                 drifted.append((rev, row))
@@ -166,13 +164,13 @@ def _pending(ctx: Context, phase: str, release: Version, *, check_order: bool = 
     find everything it builds on applied or planned before it."""
     with ctx.engine.connect() as conn:
         states = _states(conn, ctx.catalog)
-    pending = [r for r in ctx.catalog.of_phase(phase) if r.release <= release and states[r.id] != "applied"]
+    pending = [r for r in ctx.catalog.of_phase(phase) if r.release <= release and states.state(r.id) != "applied"]
     if not check_order:
         return pending
     planned = {r.id for r in pending}
     for r in pending:
         missing = [a for a in sorted(ctx.catalog.ancestors(r.id))
-                   if states.get(a) != "applied" and a not in planned]
+                   if states.state(a) != "applied" and a not in planned]
         if missing:
             m = ctx.catalog.get(missing[0])
             raise RefusedError(f"{r.id} ({r.phase} {r.release_text}) needs {missing[0]} ({m.phase} "
@@ -182,7 +180,7 @@ def _pending(ctx: Context, phase: str, release: Version, *, check_order: bool = 
 
 def _window(ctx: Context):
     with ctx.engine.connect() as conn:
-        return compute_window(hist.load_records(conn, ctx.catalog))
+        return _states(conn, ctx.catalog).window
 
 
 def _apply_all(ctx: Context, result: RunResult, revs: list[Revision], action: str,
@@ -319,9 +317,8 @@ def rollback(config: Config, release: str, *, dry_run: bool = False,
     result = RunResult("rollback", str(v), dry_run=dry_run)
     with _session(config, emit) as ctx:
         with ctx.engine.connect() as conn:
-            records = hist.load_records(conn, ctx.catalog)
             states = _states(conn, ctx.catalog)
-        contracted = sorted((r for r in records if r.phase == "contract" and r.state == "applied"
+        contracted = sorted((r for r in states.revisions if r.phase == "contract" and r.state == "applied"
                              and r.release >= v), key=lambda r: r.release)
         if contracted:
             names = ", ".join(f"{r.revision} ({r.release})" for r in contracted)
@@ -329,10 +326,10 @@ def rollback(config: Config, release: str, *, dry_run: bool = False,
                                f"are applied: {names}. They removed what older code needs; the "
                                "schema cannot go back past them (roll the code forward instead)")
         undo = [r for r in reversed(ctx.catalog.of_phase("expand"))
-                if r.release >= v and states[r.id] == "applied"]
+                if r.release >= v and states.state(r.id) == "applied"]
         ids = {r.id for r in undo}
         for r in ctx.catalog.revisions:
-            if states[r.id] == "applied" and r.id not in ids and ctx.catalog.ancestors(r.id) & ids:
+            if states.state(r.id) == "applied" and r.id not in ids and ctx.catalog.ancestors(r.id) & ids:
                 dep = sorted(ctx.catalog.ancestors(r.id) & ids)[0]
                 raise RefusedError(f"rollback refused: applied {r.phase} migration {r.id} (release "
                                    f"{r.release_text}) depends on {dep}, which would be undone")
@@ -352,16 +349,13 @@ def status(config: Config) -> Status:
     try:
         check_reachable(engine)
         with engine.connect() as conn:
-            records = hist.load_records(conn, catalog)
-            applied_rows = hist.last_applied(conn)
-            last = hist.latest(conn)
+            states = _states(conn, catalog)
     finally:
         engine.dispose()
     out = []
-    for r in records:
+    for r in states.revisions:
         rev = catalog.get(r.revision)
-        row = applied_rows.get(r.revision)
-        lrow = last.get(r.revision)
+        row, lrow = r.applied_by, r.last
         out.append(MigrationStatus(
             r.revision, r.phase, rev.release_text if rev else str(r.release), r.state,
             path=rev.path if rev else (lrow.path if lrow else None), on_disk=rev is not None,
@@ -369,7 +363,7 @@ def status(config: Config) -> Status:
             applied_at=row.finished_at.isoformat() if (row and row.finished_at and r.state == "applied") else None,
             error=lrow.error if (lrow and r.state == "failed") else None,
         ))
-    return Status(compute_window(records), out, redact(engine.url))
+    return Status(states.window, out, redact(engine.url), notes=list(states.problems))
 
 
 def plan(config: Config, release: str, *, phase: str = "all") -> RunResult:
@@ -381,21 +375,22 @@ def plan(config: Config, release: str, *, phase: str = "all") -> RunResult:
         raise UsageError(f"--phase must be expand, contract or all, got {phase!r}")
     catalog = load_catalog(config)
     result = RunResult("plan", str(v), dry_run=True)
-    states: dict[str, str] = {}
+    states: States | None = None
     if config.database_url:
         engine = make_engine(config)
         try:
             check_reachable(engine)
             with engine.connect() as conn:
                 states = _states(conn, catalog)
-                result.window = compute_window(hist.load_records(conn, catalog))
+                result.window = states.window
         finally:
             engine.dispose()
     else:
         result.notes.append("no database URL: every migration counts as pending")
     phases = ("expand", "contract") if phase == "all" else (phase,)
     for ph in phases:
-        revs = [r for r in catalog.of_phase(ph) if r.release <= v and states.get(r.id, "pending") != "applied"]
+        revs = [r for r in catalog.of_phase(ph) if r.release <= v
+                and (states is None or states.state(r.id) != "applied")]
         for step in _planned(revs):
             step.sql = _render_sql(catalog, catalog.get(step.revision))
             result.steps.append(step)

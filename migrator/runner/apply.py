@@ -15,6 +15,7 @@ from alembic import command
 
 from ..config import Config
 from ..dburl import redact_text
+from ..store import INVALID_INDEXES
 from .catalog import Catalog, Revision
 from .db import url_for_alembic
 from .history import now, record_finish, record_start
@@ -69,22 +70,9 @@ def touched_tables(ctx: Context, rev: Revision) -> set[str] | None:
         return None
 
 
-_INVALID = sa.text("""
-SELECT n.nspname AS schema, c.relname AS index, t.relname AS tbl
-FROM pg_index i
-JOIN pg_class c ON c.oid = i.indexrelid
-JOIN pg_class t ON t.oid = i.indrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE NOT i.indisvalid
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\\_%'
-ORDER BY 1, 2
-""")
-
-
 def invalid_indexes(ctx: Context, tables: set[str] | None) -> list[tuple[str, str, str]]:
     with ctx.engine.connect() as conn:
-        found = [(r.schema, r.index, r.tbl) for r in conn.execute(_INVALID)]
+        found = [(r.schema, r.index, r.table) for r in conn.execute(sa.text(INVALID_INDEXES))]
     return [f for f in found if tables is None or f[2] in tables]
 
 

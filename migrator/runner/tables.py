@@ -7,13 +7,15 @@ from __future__ import annotations
 from sqlalchemy import (BigInteger, Column, DateTime, Float, Integer, MetaData, String, Table,
                         Text, UniqueConstraint)
 
+from ..store import BACKFILLS, HISTORY, INSTANCES
+
 metadata = MetaData()
 
 # One row per attempt to apply (or roll back) one revision.
 # status: running | applied | failed | rolled_back
 # action: upgrade | downgrade
 history = Table(
-    "migrator_history",
+    HISTORY,
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("revision", String(64), nullable=False, index=True),
@@ -34,7 +36,7 @@ history = Table(
 
 # One row per declared backfill. status: pending | running | finished | failed
 backfills = Table(
-    "migrator_backfills",
+    BACKFILLS,
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(255), nullable=False),
@@ -59,7 +61,7 @@ backfills = Table(
 
 # Application instances reporting the release they run (the instance registry).
 instances = Table(
-    "migrator_instances",
+    INSTANCES,
     metadata,
     Column("instance_id", String(128), primary_key=True),
     Column("release", String(64), nullable=False),
