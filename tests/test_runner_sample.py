@@ -12,6 +12,7 @@ from migrator.errors import RefusedError
 from migrator.runner import api
 from tests.support.sample import (cli, columns, config_for, copy_sample, execute, history_rows,
                                   scalar)
+from tests.support.window import assert_window_invariant
 
 V = Version
 
@@ -24,7 +25,7 @@ def db_url(request, tmp_path):
 
 
 def window_of(config):
-    return api.status(config).window
+    return assert_window_invariant(config)
 
 
 def test_sample_project_walks_its_releases_with_the_window_after_each_step(tmp_path, db_url):
