@@ -15,6 +15,9 @@ from typing import Any
 from .errors import UsageError
 
 
+VOLATILITIES = ("immutable", "stable", "volatile")
+
+
 @dataclass
 class Config:
     # where things are
@@ -31,6 +34,13 @@ class Config:
     # Whether .sql files run inside one transaction (Flyway's default) rather than statement by
     # statement (psql, squawk's default). A file's "-- migrator: transaction=..." header wins.
     assume_in_transaction: bool = False
+    # How .sql files are run: "file" (one transaction each) or "statement" (each statement
+    # commits alone); unset, a file's mode comes from its header or its migration tool's marker,
+    # else it is judged by harm. Wins over assume_in_transaction.
+    sql_transaction: str | None = None
+    # Volatility of functions the migrations call that are not built into PostgreSQL and not
+    # created (with IMMUTABLE / STABLE / VOLATILE) by a migration: {name = "stable"}.
+    functions: dict[str, str] = field(default_factory=dict)
     # runner: lock_timeout and retry discipline
     lock_timeout_ms: int = 2000
     statement_timeout_ms: int | None = None
@@ -138,6 +148,12 @@ def check_setting(name: str, value: Any, source: str) -> Any:
     if name == "rules" and not all(isinstance(v, str) for v in value.values()):
         raise UsageError(f"{source}: rules must map rule names to \"error\", \"warning\" or \"off\", "
                          f"got {_short(value)}")
+    if name == "sql_transaction" and value not in ("file", "statement"):
+        raise UsageError(f"{source}: sql_transaction = {_short(value)}: use \"file\" (one "
+                         "transaction per file) or \"statement\" (each statement alone)")
+    if name == "functions" and not all(str(v).lower() in VOLATILITIES for v in value.values()):
+        raise UsageError(f"{source}: functions must map function names to \"immutable\", "
+                         f"\"stable\" or \"volatile\", got {_short(value)}")
     if name == "webhooks" and not all(isinstance(v, dict) for v in value):
         raise UsageError(f"{source}: webhooks must be a list of tables like {{url = \"https://...\"}}")
     return value

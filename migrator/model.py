@@ -80,6 +80,7 @@ class ColumnSpec:
     unique: bool = False
     references: str | None = None  # inline FK target table
     check_sql: str | None = None  # inline CHECK
+    check_not_null: bool = False  # the inline CHECK proves this column NOT NULL
 
 
 @dataclass
@@ -92,7 +93,8 @@ class ConstraintSpec:
     not_valid: bool = False
     using_index: str | None = None  # ADD CONSTRAINT ... UNIQUE/PRIMARY KEY USING INDEX idx
     check_sql: str | None = None
-    # For CHECK (col IS NOT NULL): the column proven not null once the check is validated.
+    # For CHECK (col IS NOT NULL), NOT (col IS NULL), or an AND with either: the column proven
+    # not null once the check is validated (filled by the parser, from its one parse).
     not_null_column: str | None = None
     references: str | None = None
 
@@ -106,12 +108,16 @@ KINDS = frozenset(
         "set_not_null", "drop_not_null", "set_default", "drop_default",
         "add_constraint", "validate_constraint", "drop_constraint", "rename_constraint",
         "set_logged", "set_unlogged", "set_tablespace", "alter_table_other",
+        # partitions, triggers and row-level security on a table
+        "attach_partition", "detach_partition", "enable_trigger", "disable_trigger",
+        "row_security",
         # indexes
         "create_index", "drop_index", "reindex", "rename_index",
         # other objects: object_type says which (view, materialized_view, function,
         # procedure, trigger, sequence, type, domain, schema, extension, policy, role, ...)
         "create_object", "drop_object", "alter_object", "rename_object",
         "alter_type_add_value", "alter_sequence",
+        "add_domain_constraint", "validate_domain_constraint",
         "drop_schema", "drop_database", "create_database",
         # maintenance and locking
         "vacuum", "vacuum_full", "analyze", "cluster", "lock_table",
@@ -167,6 +173,11 @@ class Operation:
     phase: Phase | None = None
     # alter_column_type: the column's type before, as the source states it (None: not stated).
     previous_type: str | None = None
+    # Part of a rollback (a down migration): it does not change the forward schema state.
+    rollback: bool = False
+    # CREATE FUNCTION (VOLATILE when it says nothing) / ALTER FUNCTION: "immutable" | "stable"
+    # | "volatile"; None when the statement does not set it.
+    volatility: str | None = None
 
 
 @dataclass
@@ -208,6 +219,16 @@ class MigrationSource:
     diagnostics: list[Finding] = field(default_factory=list)
     # Content hash of everything that decides the lint result of this file.
     checksum: str = ""
+    # .sql files: how the runner runs the file ("file": one transaction, "statement": each
+    # statement commits alone), whether something declared it, and what (or why assumed).
+    transaction: str | None = None
+    transaction_declared: bool = True
+    transaction_reason: str = ""
+    # "up" (a forward step) or "down" (a rollback part: diesel down.sql, Flyway U__, goose
+    # `-- +goose Down`, dbmate `-- migrate:down`, *.down.sql). A down part is linted for
+    # dangerous operations, but it is not a step of the forward history: it does not advance
+    # the schema state and has no phase to declare.
+    direction: str = "up"
 
 
 @dataclass
@@ -222,7 +243,7 @@ class LintedMigration:
         return any(f.severity is Severity.ERROR for f in self.findings)
 
     def as_dict(self) -> dict:
-        return {
+        doc = {
             "path": self.source.path,
             "revision": self.source.revision,
             "release": self.source.release,
@@ -231,6 +252,13 @@ class LintedMigration:
             "rejected": self.rejected,
             "findings": [f.as_dict() for f in self.findings],
         }
+        if self.source.transaction is not None:  # .sql files: the mode assumed, and why
+            doc["transaction"] = {"mode": self.source.transaction,
+                                  "declared": self.source.transaction_declared,
+                                  "reason": self.source.transaction_reason}
+        if self.source.direction != "up":
+            doc["direction"] = self.source.direction
+        return doc
 
 
 @dataclass

@@ -93,6 +93,21 @@ def unseen_calls(expression_sql: str | None) -> list[str]:
     return out
 
 
+_DOLLAR_BODY = re.compile(r"(\$[A-Za-z_0-9]*\$).*?\1", re.DOTALL)
+_VOLATILITY = re.compile(r"\b(immutable|stable|volatile)\b", re.IGNORECASE)
+
+
+def routine_volatility(sql: str, *, creating: bool) -> str | None:
+    """The volatility a CREATE / ALTER FUNCTION statement gives (its body and string literals
+    are not read). CREATE FUNCTION without one makes a VOLATILE function (PostgreSQL's
+    default); ALTER FUNCTION without one leaves it unchanged (None)."""
+    text = _STRING.sub("''", _DOLLAR_BODY.sub("''", sql))
+    m = _VOLATILITY.search(text)
+    if m:
+        return m.group(1).lower()
+    return "volatile" if creating else None
+
+
 _QUALIFIED_CALL = re.compile(r"(?:([a-z_][a-z0-9_$]*)\.)?([a-z_][a-z0-9_$]*)\s*\(")
 
 

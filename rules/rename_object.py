@@ -5,7 +5,9 @@ WHY = """\
 The release still running calls functions, casts to types and qualifies names with schemas by
 name. After `ALTER FUNCTION/TYPE/SCHEMA ... RENAME TO` those references fail until the new code
 is everywhere (and again after an instant rollback). Renaming indexes, triggers, policies and
-constraints is not flagged: application SQL does not name them."""
+constraints is not flagged: application SQL does not name them, and neither is renaming an
+object created earlier in the same migration (or a value of an enum created there): no
+release refers to it yet."""
 FIX = "create the object under the new name (expand), switch the code, drop the old one (contract)"
 FIX_SQL = """\
 -- expand
@@ -21,7 +23,10 @@ BAD = [
     "ALTER FUNCTION compute_total(bigint) RENAME TO order_total;",
     "ALTER TYPE mood RENAME TO feeling;",
 ]
-GOOD = ["ALTER INDEX users_email_idx RENAME TO users_email_key_idx;"]
+GOOD = [
+    "ALTER INDEX users_email_idx RENAME TO users_email_key_idx;",
+    "CREATE TYPE mood AS ENUM ('happy', 'sad');\nALTER TYPE mood RENAME VALUE 'sad' TO 'unhappy';",
+]
 
 
 # The operation kinds check() looks at (the engine sends it no others).
@@ -33,7 +38,12 @@ def check(op, ctx):
     from migrator.rules.rename_table import RELATIONS
 
     ot = op.object_type or ""
-    if op.kind == "rename_object" and ot not in RELATIONS and ot not in NEUTRAL_RENAMES:
-        kind = (ot or "object").replace("_", " ")
-        yield (f"renaming {kind} {op.name} to {op.new_name}: the running release still refers to "
-               "it by the old name")
+    if op.kind != "rename_object" or ot in RELATIONS or ot in NEUTRAL_RENAMES:
+        return
+    # An object created earlier in this migration (or a value or attribute of a type created
+    # here): no release refers to it yet.
+    if ctx.renamed_object_created_here(op):
+        return
+    kind = (ot or "object").replace("_", " ")
+    yield (f"renaming {kind} {op.name} to {op.new_name}: the running release still refers to "
+           "it by the old name")

@@ -15,7 +15,7 @@ op.execute("...")"""
 BAD = [
     "FROBNICATE the orders;",
     "ALTER TABLE orders FROBNICATE everything;",
-    "ALTER TABLE measurements DETACH PARTITION measurements_2020;",
+    "ALTER TABLE measurements INHERIT readings;",
 ]
 GOOD = ["ALTER TABLE orders ADD COLUMN note text;", "ALTER TABLE orders SET (fillfactor = 70);"]
 

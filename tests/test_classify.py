@@ -86,7 +86,7 @@ def test_unique_index_concurrently_on_an_existing_column_is_contract():
 
 
 def test_not_valid_check_on_an_existing_column_is_contract_and_on_a_new_one_expand():
-    chk = ConstraintSpec("c", "check", check_sql="qty > 0", not_valid=True)
+    chk = ConstraintSpec("c", "check", columns=["qty"], check_sql="qty > 0", not_valid=True)  # as parsed
     assert walk(MigrationContext(), op("add_constraint", table="o", constraint=chk)) == [C]
     ctx = MigrationContext()
     add = op("add_column", table="o", column="qty", columns=[ColumnSpec("qty", "int")])

@@ -350,11 +350,14 @@ def test_a_type_declared_by_an_earlier_migration_wins_over_existing_type(tmp_pat
     assert "change-column-type" in [f.rule for f in m.findings]  # integer -> varchar rewrites
 
 
-def test_default_calling_a_function_the_linter_cannot_see_is_a_warning_not_silently_safe():
+def test_default_calling_a_function_of_unknown_volatility_is_rejected_with_both_ways_out():
     from tests.cases.harness import lint_text
 
     (m,) = lint_text("ALTER TABLE posts ADD COLUMN owner uuid DEFAULT auth.uid();").migrations
-    assert [(f.rule, f.severity.value) for f in m.findings] == [("volatile-default", "warning")]
-    assert "auth.uid" in m.findings[0].message and m.phase.value == "expand"
+    assert [(f.rule, f.severity.value) for f in m.findings] == [("volatile-default", "error")]
+    assert "auth.uid" in m.findings[0].message and m.rejected
+    text = m.findings[0].message + m.findings[0].fix
+    assert 'functions = {"auth.uid" = "stable"}' in text and "ALTER FUNCTION auth.uid(...) STABLE" in text
+    assert "backfill" in text
     (m,) = lint_text("ALTER TABLE posts ADD COLUMN owner text DEFAULT lower('X');").migrations
     assert m.findings == []

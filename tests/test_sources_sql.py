@@ -284,17 +284,24 @@ def test_sql_and_alembic_sources_mix_in_the_order_given(cwd):
     assert os.path.basename(sources[1].path) == "0001_create_users.py"
 
 
-def test_plain_sql_file_runs_statement_by_statement_unless_it_says_it_is_wrapped():
+def test_a_plain_sql_file_is_judged_as_one_transaction_unless_something_declares_its_mode():
     from migrator.sources.sqlfiles import sql_source
 
     plain = sql_source(b"CREATE INDEX CONCURRENTLY i ON t (a);", "a.sql")
-    assert [s.in_transaction for s in plain.statements] == [False]
+    assert [s.in_transaction for s in plain.statements] == [True]
+    assert (plain.transaction, plain.transaction_declared) == ("file", False)
+    assert "not declared" in plain.transaction_reason
     wrapped = sql_source(b"-- migrator: transaction=true\nCREATE INDEX CONCURRENTLY i ON t (a);", "b.sql")
     assert [s.in_transaction for s in wrapped.statements] == [True]
+    assert (wrapped.transaction, wrapped.transaction_declared) == ("file", True)
     configured = sql_source(b"CREATE INDEX CONCURRENTLY i ON t (a);", "c.sql", assume_in_transaction=True)
     assert [s.in_transaction for s in configured.statements] == [True]
+    assert configured.transaction_declared
     header_wins = sql_source(b"-- migrator: transaction=false\nSELECT 1;", "d.sql", assume_in_transaction=True)
     assert [s.in_transaction for s in header_wins.statements] == [False]
+    by_statement = sql_source(b"SELECT 1;", "e.sql", sql_transaction="statement")
+    assert [s.in_transaction for s in by_statement.statements] == [False]
+    assert by_statement.transaction_reason == '[tool.migrator] sql_transaction = "statement"'
 
 
 def test_suppression_comment_in_the_leading_block_is_not_a_bad_header():

@@ -60,6 +60,7 @@ def config_digest(config) -> str:
         "rules": dict(sorted((config.rules or {}).items())),
         "script_location": config.script_location,
         "alembic_ini": config.alembic_ini,
+        "functions": dict(sorted((config.functions or {}).items())),
     }
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -71,7 +72,9 @@ def run_prefix(config) -> str:
 def source_checksum(source) -> str:
     """The source's own checksum, else a hash of what the linter reads from it."""
     if source.checksum:
-        return source.checksum
+        # one file may hold an up and a down part, each judged in a transaction mode
+        return (f"{source.checksum}:{source.direction}:{source.transaction}:"
+                f"{int(source.transaction_declared)}")
     h = hashlib.sha256()
     for part in (source.path, source.kind, source.release or "", source.declared_phase or "",
                  source.revision or "", source.text):
@@ -322,7 +325,9 @@ def run_key(paths: list[str], config) -> tuple[str, list[Path]] | None:
 
 def _encode_source(s) -> dict:
     return {"path": s.path, "revision": s.revision, "release": s.release,
-            "declared_phase": s.declared_phase, "kind": s.kind, "text": s.text, "checksum": s.checksum}
+            "declared_phase": s.declared_phase, "kind": s.kind, "text": s.text, "checksum": s.checksum,
+            "transaction": s.transaction, "transaction_declared": s.transaction_declared,
+            "transaction_reason": s.transaction_reason, "direction": s.direction}
 
 
 def _within(path: str, roots: list[Path]) -> bool:

@@ -26,9 +26,17 @@ _BASE = {
     "set_not_null": C, "drop_not_null": E, "set_default": E, "drop_default": C,
     "add_constraint": C, "validate_constraint": N, "drop_constraint": C, "rename_constraint": N,
     "set_logged": N, "set_unlogged": N, "set_tablespace": N, "alter_table_other": N,
+    # attaching shows the partition's rows through the parent (adds); detaching removes them
+    # from the running release's queries; a disabled trigger or a row-level security switch
+    # changes what the running release relies on or sees.
+    "attach_partition": E, "detach_partition": C, "enable_trigger": E, "disable_trigger": C,
+    "row_security": C,
     "create_index": E, "drop_index": C, "reindex": N, "rename_index": N,
     "create_object": E, "drop_object": C, "alter_object": N, "rename_object": C,
     "alter_type_add_value": E, "alter_sequence": N,
+    # a domain constraint tightens every column of the domain; validating it changes nothing
+    # any release can observe (its scan is judged by a rule)
+    "add_domain_constraint": C, "validate_domain_constraint": N,
     "drop_schema": C, "drop_database": C, "create_database": E,
     "vacuum": N, "vacuum_full": N, "analyze": N, "cluster": N, "lock_table": N,
     "refresh_materialized_view": N,
@@ -43,12 +51,14 @@ NEUTRAL_RENAMES = frozenset({"index", "trigger", "policy", "constraint", "rule",
 
 
 # ALTER TABLE actions the parser recognized without modelling them, which no release can
-# observe and which take only a brief lock (reason text starts with one of these).
-_HARMLESS_ALTER_TABLE = ("ALTER TABLE ... SET", "SET (", "RESET", "OWNER", "ENABLE", "DISABLE",
+# observe and which take only a brief lock (reason text starts with one of these). ENABLE /
+# DISABLE RULE remain here; triggers and row-level security have their own kinds.
+_HARMLESS_ALTER_TABLE = ("ALTER TABLE ... SET", "SET (", "RESET", "OWNER", "ENABLE RULE",
+                         "ENABLE REPLICA RULE", "ENABLE ALWAYS RULE", "DISABLE RULE",
                          "REPLICA IDENTITY", "CLUSTER ON", "SET WITHOUT CLUSTER",
                          "ALTER CONSTRAINT", "ALTER COLUMN SET STATISTICS",
                          "ALTER COLUMN SET STORAGE", "ALTER COLUMN SET COMPRESSION",
-                         "ALTER COLUMN SET (", "ALTER COLUMN RESET", "FORCE", "NO FORCE")
+                         "ALTER COLUMN SET (", "ALTER COLUMN RESET")
 # Not here: SET ACCESS METHOD rewrites the whole table under an ACCESS EXCLUSIVE lock.
 
 # Identity actions on an existing column: a brief ACCESS EXCLUSIVE lock, no rewrite, no scan.
@@ -78,6 +88,11 @@ def unchecked_alter_table(op: Operation) -> bool:
     return not reason.startswith(_HARMLESS_ALTER_TABLE) and identity_action_phase(op) is None
 
 
+def domain_of(op: Operation) -> str | None:
+    """The domain an ALTER DOMAIN operation changes (constraint actions name the constraint)."""
+    return op.value if op.kind in ("drop_constraint", "rename_constraint") else op.name
+
+
 def base_phase(op: Operation, ctx: MigrationContext) -> Phase:
     """The phase of ``op`` ignoring rejections."""
     kind = op.kind
@@ -89,8 +104,23 @@ def base_phase(op: Operation, ctx: MigrationContext) -> Phase:
     phase = _BASE.get(kind, U)
     if kind == "add_constraint":
         # A constraint on a new table or on columns added earlier in this migration cannot make
-        # the old release's writes fail (it leaves them NULL or default): expand.
+        # the old release's writes fail (it leaves them NULL or default): expand. A USING INDEX
+        # constraint covers the columns of its index.
         return E if (op.table_created_here or ctx.columns_created_here(op)) else C
+    if kind == "drop_default" and op.table and ctx.default_drop_is_harmless(op):
+        # The column is new, or this migration made it nullable first: an insert that leaves
+        # it out still succeeds (it stores NULL), so nothing the old release does fails.
+        return E
+    if op.object_type == "domain" and phase is C and ctx.created_here("domain", domain_of(op)):
+        return E  # no column uses a domain created in this migration yet
+    if kind == "lock_table":
+        return N
+    if kind in ("create_object", "alter_object") and (op.object_type or "") == "policy":
+        # A policy decides which rows the running release sees: contract, unless its table is
+        # new (CREATE POLICY on a table created here).
+        return E if op.table_created_here else C
+    if kind == "rename_object" and ctx.renamed_object_created_here(op):
+        return E  # e.g. a value of an enum created in this migration: no release uses it yet
     if kind == "create_index":
         if op.unique and not (op.table_created_here or ctx.columns_created_here(op)):
             return C  # the old release's duplicate writes now fail

@@ -32,30 +32,38 @@ _ACCESS_EXCLUSIVE_KINDS = frozenset({
     "add_column", "drop_column", "rename_column", "alter_column_type", "set_not_null",
     "drop_not_null", "set_default", "drop_default", "drop_constraint", "rename_table",
     "set_logged", "set_unlogged", "set_tablespace", "alter_table_other", "drop_table",
-    "truncate", "lock_table", "cluster", "vacuum_full", "reindex", "rename_constraint",
+    "truncate", "cluster", "vacuum_full", "reindex", "rename_constraint", "row_security",
 })
 
+# LOCK TABLE modes that block the running release's writes (SHARE and stronger); the weaker
+# ones (ACCESS SHARE, ROW SHARE, ROW EXCLUSIVE, SHARE UPDATE EXCLUSIVE) conflict only with DDL,
+# VACUUM and other maintenance, never with plain SELECT / INSERT / UPDATE / DELETE.
+LOCK_MODES = ("ACCESS SHARE", "ROW SHARE", "ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE", SHARE,
+              SHARE_ROW_EXCLUSIVE, "EXCLUSIVE", ACCESS_EXCLUSIVE)
+
+
+def lock_mode(op: Operation) -> str:
+    """The mode of a LOCK TABLE operation, normalised (ACCESS EXCLUSIVE when none is given)."""
+    mode = " ".join((op.value or ACCESS_EXCLUSIVE).upper().split())
+    return mode if mode in LOCK_MODES else ACCESS_EXCLUSIVE
+
+
+def lock_blocks(mode: str) -> str | None:
+    """What a held lock of ``mode`` blocks for the running release: "reads and writes",
+    "writes" or None (only DDL and maintenance)."""
+    if mode == ACCESS_EXCLUSIVE:
+        return "reads and writes"
+    if mode in _RANK:
+        return "writes"
+    return None
+
 TRANSACTION_CONTROL = frozenset({"begin", "commit", "rollback", "savepoint"})
-
-
-def _check_columns(check_sql: str) -> list[str]:
-    """Column names a CHECK expression refers to (the parser leaves them out of the spec)."""
-    import sqlglot
-    from sqlglot import exp
-
-    try:
-        tree = sqlglot.parse_one(check_sql, read="postgres")
-    except Exception:  # noqa: BLE001 - unreadable: no columns known, so nothing counts as new
-        return []
-    return sorted({c.name.lower() for c in tree.find_all(exp.Column) if c.name})
 
 
 def index_columns(op: Operation) -> list[str]:
     """The plain column names an index (or constraint) covers, lower case."""
     if op.constraint is not None and op.constraint.columns:
         return [c.lower() for c in op.constraint.columns]
-    if op.constraint is not None and op.constraint.check_sql:
-        return _check_columns(op.constraint.check_sql)
     names = [c.name.lower() for c in op.columns if c.name]
     if not names and op.column:
         names = [op.column.lower()]
@@ -68,6 +76,14 @@ _SECURABLE_KIND = {
     "routine": ("function", "procedure"), "sequence": ("sequence",), "schema": ("schema",),
     "type": ("type", "domain"), "domain": ("domain",),
 }
+
+
+def qualified_key(name: str | None, schema: str | None = None) -> str:
+    """table_key of a name that may carry its own schema (``archive.t``)."""
+    if name and "." in name:
+        s, _, t = name.partition(".")
+        return table_key(t, s)
+    return table_key(name, schema)
 
 
 @dataclass
@@ -83,6 +99,17 @@ class MigrationContext:
     # names of constraints dropped earlier in the migration (a UNIQUE/PRIMARY KEY constraint's
     # index goes with it, under the same name)
     dropped_constraints: set[str] = field(default_factory=set)
+    # index name -> (table key, columns) of indexes created earlier in the migration
+    index_columns_of: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    # (table key, column) made nullable earlier in the migration (DROP NOT NULL)
+    made_nullable: set[tuple[str, str]] = field(default_factory=set)
+    # every operation of the migration, in order (so a question may look within one statement)
+    operations: list[Operation] = field(default_factory=list)
+    # the .sql file's transaction mode was not declared: it is judged as one transaction
+    # (lock-holding sequences), while CONCURRENTLY is only warned about
+    transaction_assumed: bool = False
+    # [tool.migrator] functions: name -> volatility the configuration declares
+    functions: dict[str, str] = field(default_factory=dict)
     explicit_block: bool = False  # inside BEGIN ... COMMIT written in the migration
     locks: dict[str, str] = field(default_factory=dict)  # table key -> strongest lock held
     _last_in_transaction: bool = True
@@ -97,12 +124,57 @@ class MigrationContext:
         return not op.table_created_here
 
     def columns_created_here(self, op: Operation) -> bool:
-        """Every column the index/constraint covers was added earlier in this migration."""
+        """Every column the index/constraint covers was added earlier in this migration (a
+        ``USING INDEX`` constraint covers the columns of its index, when that index was
+        created earlier in this migration)."""
         if op.table_created_here:
             return True
         cols = index_columns(op)
         key = table_key(op.table, op.schema)
+        if not cols and op.constraint is not None and op.constraint.using_index:
+            traced = self.index_columns_of.get(op.constraint.using_index.lower())
+            if traced is None or traced[0] != key:
+                return False
+            if traced[0] in self.created_tables:
+                return True
+            cols = traced[1]
         return bool(cols) and all((key, c) in self.created_columns for c in cols)
+
+    def created_here(self, kind: str, name: str | None) -> bool:
+        """An object of ``kind`` (type, domain, function ...) named ``name`` was created earlier
+        in this migration."""
+        return bool(name) and (kind, name.lower()) in self.created_objects
+
+    def function_volatility(self, name: str) -> tuple[str | None, str]:
+        """(volatility, where it was learned) of a function that is not built in: a CREATE /
+        ALTER FUNCTION of this run wins over the configuration; (None, "") when unknown."""
+        found = self.state.function_volatility(name)
+        if found:
+            return found, "its CREATE FUNCTION"
+        bare = name.lower().rpartition(".")[2]
+        for key in (name.lower(), bare):
+            if key in self.functions:
+                return self.functions[key], "[tool.migrator] functions"
+        return None, ""
+
+    def renamed_object_created_here(self, op: Operation) -> bool:
+        """A renamed function/type/schema/... (or a value or attribute of a type) was created
+        earlier in this migration: no release refers to it yet."""
+        ot = op.object_type or ""
+        kinds = ("type", "domain") if ot in ("enum_value", "type_attribute", "type") else (ot,)
+        return any(self.created_here(k, op.name) for k in kinds)
+
+    def default_drop_is_harmless(self, op: Operation) -> bool:
+        """DROP DEFAULT of a column added earlier in this migration, or made nullable earlier
+        in it (or in the same statement): an insert that leaves the column out still works."""
+        if op.column_created_here:
+            return True
+        key, col = table_key(op.table, op.schema), (op.column or "").lower()
+        if (key, col) in self.made_nullable:
+            return True
+        return any(o is not op and o.kind == "drop_not_null" and o.loc == op.loc and o.sql == op.sql
+                   and table_key(o.table, o.schema) == key and (o.column or "").lower() == col
+                   for o in self.operations)
 
     def objects_created_here(self, op: Operation) -> bool:
         """Every object a GRANT/REVOKE ON FUNCTION/SEQUENCE/TYPE/... names was created earlier in
@@ -162,6 +234,9 @@ class MigrationContext:
                 self.created_columns.add((key, c.name.lower()))
         elif kind == "create_index" and op.name:
             self.created_indexes.add(op.name.lower())
+            self.index_columns_of[op.name.lower()] = (key, index_columns(op))
+        elif kind == "drop_not_null" and op.table and op.column:
+            self.made_nullable.add((key, op.column.lower()))
         elif kind == "create_object" and op.object_type in ("view", "materialized_view") and op.name:
             self.created_views.add(op.name.lower())
         elif kind == "drop_constraint" and op.name:
@@ -178,6 +253,20 @@ class MigrationContext:
                     self._take(table_key(op.constraint.references), SHARE_ROW_EXCLUSIVE)
             elif kind == "create_index" and not op.concurrently:
                 lock = SHARE
+            elif kind == "lock_table":
+                mode = lock_mode(op)
+                for name in op.names or [op.table]:
+                    if mode in _RANK:
+                        self._take(qualified_key(name, op.schema), mode)
+            elif kind in ("enable_trigger", "disable_trigger") or (
+                    kind == "create_object" and op.object_type == "trigger"):
+                lock = SHARE_ROW_EXCLUSIVE
+            elif kind in ("create_object", "alter_object") and op.object_type == "policy":
+                lock = ACCESS_EXCLUSIVE
+            elif kind == "detach_partition" and not op.concurrently and op.value != "FINALIZE":
+                lock = ACCESS_EXCLUSIVE
+            if kind in ("attach_partition", "detach_partition") and op.names:
+                self._take(qualified_key(op.names[0]), ACCESS_EXCLUSIVE)
             if lock:
                 self._take(key, lock)
         self.state.apply(op)

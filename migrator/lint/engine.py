@@ -111,7 +111,12 @@ def _configured(findings: list[Finding], config: Config) -> list[Finding]:
 def lint_parsed(source: MigrationSource, ops: list[Operation], state: SchemaState,
                 config: Config) -> LintedMigration:
     """Lint one parsed migration. ``state`` is read and advanced to this migration's state-out."""
-    ctx = MigrationContext(state=state, server_version=config.server_version)
+    rollback = source.direction == "down"
+    for op in ops:
+        op.rollback = rollback
+    ctx = MigrationContext(state=state, server_version=config.server_version, operations=ops,
+                           transaction_assumed=not source.transaction_declared,
+                           functions=configured_functions(config))
     findings: list[Finding] = []
     phases: list[Phase] = []
     bases: list[Phase] = []
@@ -133,7 +138,9 @@ def lint_parsed(source: MigrationSource, ops: list[Operation], state: SchemaStat
         source.declared_phase,
     )
     view = MigrationView(source, ops, phases, bases, phase, config.server_version)
-    for rule in catalog.migration_rules():
+    # A rollback part has no phase of its own to declare or to mix: the phase rules are about
+    # forward steps. Its operations are still checked for locks and data loss above.
+    for rule in () if rollback else catalog.migration_rules():
         findings.extend(run_rule(rule, rule.check_migration, (view,), _migration_loc(source, ops)))
     findings.extend(_diagnostics(source))
     spans = {}
@@ -210,9 +217,14 @@ def _rules_version() -> str:
 _RULES_VERSION = ""
 
 
+def configured_functions(config: Config) -> dict[str, str]:
+    """``[tool.migrator] functions``: lower-case name (schema kept when given) -> volatility."""
+    return {str(k).lower(): str(v).lower() for k, v in (config.functions or {}).items()}
+
+
 def config_digest(config: Config) -> str:
-    blob = json.dumps({"server_version": config.server_version, "rules": config.rules or {}},
-                      sort_keys=True)
+    blob = json.dumps({"server_version": config.server_version, "rules": config.rules or {},
+                       "functions": configured_functions(config)}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -222,5 +234,6 @@ def cache_key(source: MigrationSource, state_in: SchemaState, config: Config) ->
     if not _RULES_VERSION:
         _RULES_VERSION = _rules_version()
     parts = [_RULES_VERSION, source.checksum or hashlib.sha256(source.text.encode()).hexdigest(),
+             f"{source.direction}:{source.transaction}:{int(source.transaction_declared)}",
              state_in.digest(), config_digest(config)]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()

@@ -51,6 +51,9 @@ class SchemaState:
     checks: dict[str, dict[str, CheckFact]] = field(default_factory=dict)
     tables: set[str] = field(default_factory=set)  # created by a migration linted earlier
     dropped_tables: set[str] = field(default_factory=set)
+    # function name (lower case; "schema.name" when created qualified outside public) ->
+    # "immutable" | "stable" | "volatile", from CREATE / ALTER FUNCTION of earlier migrations
+    functions: dict[str, str] = field(default_factory=dict)
 
     # --- questions the rules ask -------------------------------------------------------------
 
@@ -80,10 +83,26 @@ class SchemaState:
             for c in self.checks.get(table_key(table, schema), {}).values()
         )
 
+    def function_volatility(self, name: str) -> str | None:
+        """What CREATE / ALTER FUNCTION said of ``name`` ("schema.name" or "name")."""
+        name = name.lower()
+        found = self.functions.get(name)
+        if found is None and "." in name:
+            schema, _, bare = name.partition(".")
+            found = self.functions.get(bare) if schema == "public" else None
+        return found
+
+    def has_validated_check(self, key: str) -> bool:
+        """Some validated CHECK constraint on the table (by its table key) is known."""
+        return any(c.validated for c in self.checks.get(key, {}).values())
+
     # --- reading one operation ---------------------------------------------------------------
 
     def apply(self, op: Operation) -> None:
-        """Record what ``op`` changes. Unknown kinds change nothing."""
+        """Record what ``op`` changes. Unknown kinds change nothing, and neither does a
+        rollback (a down migration is not a step of the forward history)."""
+        if op.rollback:
+            return
         key = table_key(op.table, op.schema)
         kind = op.kind
         if kind == "create_table":
@@ -92,8 +111,9 @@ class SchemaState:
             self.columns[key] = {c.name.lower(): _normalize_type(c.type) for c in op.columns}
             self.checks[key] = {}
             for c in op.columns:
-                if c.check_sql and _is_not_null_check(c.check_sql, c.name):
-                    self.checks[key][f"{key}_{c.name}_check"] = CheckFact(c.name.lower(), True)
+                if c.check_sql:  # an inline CHECK of CREATE TABLE is validated as it is created
+                    self.checks[key][f"{key}_{c.name}_check".lower()] = CheckFact(
+                        c.name.lower() if c.check_not_null else None, True)
             if op.constraint is not None:
                 self._add_constraint(key, op.constraint, created_valid=True)
         elif kind == "create_table_as":
@@ -141,17 +161,30 @@ class SchemaState:
             for name in op.names or [op.name]:
                 if name:
                     self.checks.get(key, {}).pop(name.lower(), None)
+        elif kind in ("create_object", "alter_object", "drop_object", "rename_object") \
+                and op.object_type == "function":
+            self._function(op)
         elif kind == "rename_constraint" and op.name and op.new_name:
             checks = self.checks.get(key, {})
             if op.name.lower() in checks:
                 checks[op.new_name.lower()] = checks.pop(op.name.lower())
 
+    def _function(self, op: Operation) -> None:
+        names = op.names or ([op.name] if op.name else [])
+        keys = [table_key(n, op.schema) for n in names]
+        if op.kind == "drop_object" or op.kind == "rename_object":
+            moved = self.functions.pop(keys[0], None) if keys else None
+            for k in keys[1:]:
+                self.functions.pop(k, None)
+            if op.kind == "rename_object" and moved and op.new_name:
+                self.functions[table_key(op.new_name, op.schema)] = moved
+        elif op.volatility and keys:
+            self.functions[keys[0]] = op.volatility
+
     def _add_constraint(self, key: str, spec, *, created_valid: bool) -> None:
         if spec.type not in ("check", "not_null"):
             return
         col = spec.not_null_column or (spec.columns[0] if spec.type == "not_null" and spec.columns else None)
-        if col is None and spec.type == "check":
-            col = not_null_column_of(spec.check_sql)
         name = (spec.name or f"{key}_{col or 'anon'}_check").lower()
         self.checks.setdefault(key, {})[name] = CheckFact(col.lower() if col else None, created_valid)
 
@@ -170,6 +203,7 @@ class SchemaState:
             },
             "tables": sorted(self.tables),
             "dropped_tables": sorted(self.dropped_tables),
+            "functions": dict(sorted(self.functions.items())),
         }
 
     @classmethod
@@ -182,39 +216,9 @@ class SchemaState:
             },
             tables=set(data.get("tables", [])),
             dropped_tables=set(data.get("dropped_tables", [])),
+            functions=dict(data.get("functions", {})),
         )
 
     def digest(self) -> str:
         blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def not_null_column_of(check_sql: str | None) -> str | None:
-    """The column a ``CHECK (col IS NOT NULL)`` (or ``NOT (col IS NULL)``) proves not null."""
-    if not check_sql:
-        return None
-    import sqlglot
-    from sqlglot import exp
-
-    try:
-        e = sqlglot.parse_one(check_sql, read="postgres")
-    except Exception:  # noqa: BLE001 - an unreadable check proves nothing
-        return None
-
-    def unwrap(x):
-        while isinstance(x, exp.Paren):
-            x = x.this
-        return x
-
-    e = unwrap(e)
-    negated = False
-    if isinstance(e, exp.Not):
-        negated, e = True, unwrap(e.this)
-    if isinstance(e, exp.Is) and isinstance(e.expression, exp.Null) and isinstance(e.this, exp.Column):
-        if bool(e.args.get("negate")) != negated and not e.this.table:
-            return e.this.name.lower()
-    return None
-
-
-def _is_not_null_check(check_sql: str, column: str) -> bool:
-    return not_null_column_of(check_sql) == column.lower()

@@ -22,10 +22,11 @@ from ..model import MigrationSource
 from .alembic_offline import read_revision_ids, render_revisions
 from .project import AlembicProject, from_alembic_ini, from_pyproject, project_in_directory
 from .revision_graph import order_revisions
-from .sqlfiles import _resolved_cwd, load_sql_file, load_sql_text
+from .sql_layouts import is_down_file
+from .sqlfiles import _resolved_cwd, load_sql_migrations, load_sql_text
 
 _REVISION_ASSIGNMENT = re.compile(r"^(?:down_)?revision\s*(?::[^=\n]*)?=", re.MULTILINE)
-_FLYWAY = re.compile(r"^(?:V(\d+(?:[._]\d+)*)|R)__", re.IGNORECASE)
+_FLYWAY = re.compile(r"^(?:([VU])(\d+(?:[._]\d+)*)|R)__", re.IGNORECASE)
 _CHUNK = re.compile(r"(\d+)")
 _PHASE_DIR_RANK = {"expand": 0, "contract": 2}
 
@@ -43,18 +44,28 @@ def natural_key(name: str) -> tuple:
     return tuple(out)
 
 
+_DOWN_SUFFIX = re.compile(r"\.down\.sql$", re.IGNORECASE)
+
+
 def _path_key(rel: PurePosixPath) -> tuple:
-    """Natural order part by part; an expand/ directory sorts before its contract/ sibling."""
-    return tuple((_PHASE_DIR_RANK.get(part.lower(), 1), natural_key(part)) for part in rel.parts)
+    """Natural order part by part; an expand/ directory sorts before its contract/ sibling; a
+    down part (diesel down.sql, x.down.sql) right after its up part."""
+    *dirs, name = rel.parts or ("",)
+    down = int(is_down_file(name))
+    if down:
+        name = "up.sql" if name.lower() == "down.sql" else _DOWN_SUFFIX.sub(".up.sql", name)
+    return tuple((_PHASE_DIR_RANK.get(part.lower(), 1), natural_key(part), 0) for part in dirs) + (
+        (_PHASE_DIR_RANK.get(name.lower(), 1), natural_key(name), down),)
 
 
 def _flyway_key(name: str) -> tuple | None:
     m = _FLYWAY.match(name)
     if not m:
         return None
-    if m.group(1) is None:  # R__: repeatable, after every versioned migration
-        return (1, ())
-    return (0, tuple(int(n) for n in re.split(r"[._]", m.group(1))))
+    if m.group(2) is None:  # R__: repeatable, after every versioned migration
+        return (1, (), 0)
+    # U<v>__ undoes V<v>__: right after it
+    return (0, tuple(int(n) for n in re.split(r"[._]", m.group(2))), int(m.group(1).upper() == "U"))
 
 
 def order_sql_files(files: list[tuple[Path, PurePosixPath]]) -> list[tuple[Path, PurePosixPath]]:
@@ -165,15 +176,16 @@ class _Loader:
     def stdin(self) -> None:
         text = self.stdin_text if self.stdin_text is not None else sys.stdin.read()
         self.sources.append(load_sql_text(
-            text, assume_in_transaction=self.config.assume_in_transaction))
+            text, assume_in_transaction=self.config.assume_in_transaction,
+            sql_transaction=self.config.sql_transaction))
 
     def sql_files(self, files: list[tuple[Path, str]]) -> None:
         for path, display in files:
             resolved = self._fresh(path)
             if resolved is not None and not self.excluded(path, display):
-                self.sources.append(load_sql_file(
+                self.sources.extend(load_sql_migrations(
                     path, display, assume_in_transaction=self.config.assume_in_transaction,
-                    resolved=resolved))
+                    resolved=resolved, sql_transaction=self.config.sql_transaction))
 
     def revisions(self, files: list[tuple[Path, str]], script_dir: Path,
                   ini_path: Path | None, elsewhere: list[str] | None = None,

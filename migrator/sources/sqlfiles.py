@@ -22,6 +22,7 @@ from ..errors import MigratorError, UsageError
 from ..model import Finding, Location, MigrationSource, Severity
 from ..releases import parse_release
 from ..sql.split import split_sql
+from .sql_layouts import flyway_named, split_parts
 
 PHASES = ("expand", "contract")
 _HEADER = re.compile(r"--\s*migrator\s*:(.*)$", re.IGNORECASE)
@@ -147,31 +148,78 @@ def _decode(data: bytes, path: str) -> tuple[str, list[Finding]]:
             fix="save the file as UTF-8")]
 
 
-def sql_source(data: bytes, display: str, *, kind: str = "sql",
-               directory_phase: str | None = None,
-               assume_in_transaction: bool = False) -> MigrationSource:
-    """One migration from the bytes of a SQL script. Statements outside an explicit BEGIN ...
-    COMMIT run outside a transaction unless the header (``transaction=true``) or the
-    configuration (``assume_in_transaction``) says the file is wrapped in one."""
+_UNDECLARED = ("not declared (no -- migrator: transaction=... header, no migration-tool marker, no "
+               "[tool.migrator] sql_transaction): judged by harm, lock-holding statements as one "
+               "transaction, CONCURRENTLY only warned about")
+
+
+def configured_mode(assume_in_transaction: bool = False, sql_transaction: str | None = None) -> str | None:
+    """The transaction mode the configuration declares for .sql files (None: not declared)."""
+    if sql_transaction:
+        return sql_transaction
+    return "file" if assume_in_transaction else None
+
+
+def sql_sources(data: bytes, display: str, *, kind: str = "sql",
+                directory_phase: str | None = None, assume_in_transaction: bool = False,
+                sql_transaction: str | None = None, path: Path | None = None) -> list[MigrationSource]:
+    """The migrations in the bytes of a SQL script: its up part, then its down part when the
+    file has one (goose / dbmate sections; a whole down file is one down part).
+
+    The transaction mode comes from, in order: the header (``transaction=true|false``), the
+    migration tool's own marker or default (:mod:`migrator.sources.sql_layouts`), the
+    configuration (``sql_transaction``, or ``assume_in_transaction``); undeclared, the file is
+    judged as one transaction (statements outside an explicit BEGIN ... COMMIT then count as
+    wrapped) and the engine only warns about CONCURRENTLY."""
     text, diagnostics = _decode(data, display)
     header = read_header(text, display)
     phase, release = header.phase, header.release
-    wrapped = assume_in_transaction if header.transaction is None else header.transaction
     diagnostics.extend(header.findings)
     if directory_phase and phase and phase != directory_phase:
         diagnostics.append(_header_finding(
             display, 1, 1,
             f"the header says phase={phase} but the file is under a {directory_phase}/ directory"))
-    return MigrationSource(
-        path=display,
-        statements=split_sql(text, display, wrapped=wrapped),
-        release=release,
-        declared_phase=phase or directory_phase,
-        kind=kind,
-        text=text,
-        diagnostics=diagnostics,
-        checksum=hashlib.sha256(data).hexdigest(),
-    )
+    configured = configured_mode(assume_in_transaction, sql_transaction)
+    digest = hashlib.sha256(data).hexdigest()
+    out = []
+    for part in split_parts(text, PurePath(display).name, path):
+        declared = True
+        if header.transaction is not None:
+            mode = "file" if header.transaction else "statement"
+            reason = f"the file's -- migrator: transaction={'true' if header.transaction else 'false'} header"
+        elif part.mode is not None:
+            mode, reason = part.mode, part.reason
+        elif configured is not None:
+            mode, reason = configured, (f'[tool.migrator] sql_transaction = "{sql_transaction}"'
+                                        if sql_transaction else "[tool.migrator] assume_in_transaction = true")
+        else:
+            mode, declared, reason = "file", False, _UNDECLARED
+            if flyway_named(display):
+                reason = ("Flyway runs a migration in one transaction unless it holds statements "
+                          "that cannot run in one; not declared in a .conf file: " + _UNDECLARED)
+        down = part.direction == "down"
+        out.append(MigrationSource(
+            path=display,
+            statements=split_sql(part.text, display, wrapped=mode == "file"),
+            release=release,
+            declared_phase=None if down else phase or directory_phase,
+            kind=kind,
+            text=text,
+            diagnostics=[] if down else diagnostics,
+            checksum=digest,
+            transaction=mode, transaction_declared=declared, transaction_reason=reason,
+            direction=part.direction,
+        ))
+    return out
+
+
+def sql_source(data: bytes, display: str, *, kind: str = "sql",
+               directory_phase: str | None = None, assume_in_transaction: bool = False,
+               sql_transaction: str | None = None) -> MigrationSource:
+    """The first part of :func:`sql_sources` (the up part, or the whole of a down file)."""
+    return sql_sources(data, display, kind=kind, directory_phase=directory_phase,
+                       assume_in_transaction=assume_in_transaction,
+                       sql_transaction=sql_transaction)[0]
 
 
 @lru_cache(maxsize=8)
@@ -180,10 +228,19 @@ def _resolved_cwd(cwd: str) -> Path:
 
 
 def load_sql_file(path: Path, display: str, *, assume_in_transaction: bool = False,
-                  resolved: Path | None = None) -> MigrationSource:
-    """A .sql file; a file that cannot be read is a usage error naming it (exit 2). The phase
-    directory is looked for below the working directory only (``resolved``: the caller's
-    ``path.resolve()``, to save resolving it again)."""
+                  resolved: Path | None = None, sql_transaction: str | None = None) -> MigrationSource:
+    """The first migration of :func:`load_sql_migrations` (kept for callers that want one)."""
+    return load_sql_migrations(path, display, assume_in_transaction=assume_in_transaction,
+                               resolved=resolved, sql_transaction=sql_transaction)[0]
+
+
+def load_sql_migrations(path: Path, display: str, *, assume_in_transaction: bool = False,
+                        resolved: Path | None = None,
+                        sql_transaction: str | None = None) -> list[MigrationSource]:
+    """A .sql file: its up part and its down part, if any; a file that cannot be read is a
+    usage error naming it (exit 2). The phase directory is looked for below the working
+    directory only (``resolved``: the caller's ``path.resolve()``, to save resolving it
+    again)."""
     try:
         data = path.read_bytes()
     except OSError as e:
@@ -193,12 +250,13 @@ def load_sql_file(path: Path, display: str, *, assume_in_transaction: bool = Fal
         where = (resolved or path.resolve()).relative_to(_resolved_cwd(os.getcwd()))
     except ValueError:
         pass
-    return sql_source(data, display, directory_phase=phase_from_directory(where),
-                      assume_in_transaction=assume_in_transaction)
+    return sql_sources(data, display, directory_phase=phase_from_directory(where),
+                       assume_in_transaction=assume_in_transaction,
+                       sql_transaction=sql_transaction, path=path)
 
 
-def load_sql_text(text: str, display: str = "<stdin>", *,
-                  assume_in_transaction: bool = False) -> MigrationSource:
+def load_sql_text(text: str, display: str = "<stdin>", *, assume_in_transaction: bool = False,
+                  sql_transaction: str | None = None) -> MigrationSource:
     """SQL read from standard input."""
     return sql_source(text.encode("utf-8", errors="surrogateescape"), display, kind="stdin",
-                      assume_in_transaction=assume_in_transaction)
+                      assume_in_transaction=assume_in_transaction, sql_transaction=sql_transaction)

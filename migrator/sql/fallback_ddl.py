@@ -11,6 +11,7 @@ from typing import Callable
 
 from migrator import pgfacts
 from migrator.model import ColumnSpec, ConstraintSpec, Operation, Statement
+from migrator.sql.expressions import check_facts
 from migrator.sql.words import Cursor, split_commas, tokenize
 
 Reparse = Callable[[Statement, str], "list[Operation] | None"]
@@ -66,7 +67,9 @@ def read_create(stmt, c, reparse):
         c.skip()
         schema, name = c.qualified()
         return [make(stmt, "create_object", object_type=w.lower(), name=name, schema=schema,
-                     reason=f"the {w.lower()} body cannot be seen")]
+                     reason=f"the {w.lower()} body cannot be seen",
+                     volatility=pgfacts.routine_volatility(stmt.sql, creating=True)
+                     if w == "FUNCTION" else None)]
     if w == "TRIGGER":
         c.skip()
         name = c.ident()
@@ -275,6 +278,8 @@ def read_alter(stmt, c, reparse):
             return [make(stmt, "rename_object", object_type="sequence", name=name, schema=schema,
                          new_name=c.qualified()[1], if_exists=ie)]
         return [make(stmt, "alter_sequence", name=name, schema=schema, if_exists=ie)]
+    if w == "DOMAIN":
+        return _alter_domain(stmt, c)
     materialized = bool(c.accept("MATERIALIZED"))
     w = c.peek()
     others = {"DATABASE": "database", "SCHEMA": "schema", "SYSTEM": "system",
@@ -300,7 +305,45 @@ def read_alter(stmt, c, reparse):
         return [make(stmt, "set_tablespace", object_type=object_type, name=name, schema=schema,
                      value=c.ident(), if_exists=ie)]
     return [make(stmt, "alter_object", object_type=object_type, name=name, schema=schema,
-                 table=table, if_exists=ie, reason=" ".join(c.words_left()[:3]) or None)]
+                 table=table, if_exists=ie, reason=" ".join(c.words_left()[:3]) or None,
+                 volatility=pgfacts.routine_volatility(stmt.sql, creating=False)
+                 if object_type == "function" else None)]
+
+
+def _alter_domain(stmt, c):
+    """ALTER DOMAIN: constraints scan every column of the domain, like a table's."""
+    c.skip()
+    schema, name = c.qualified()
+    base = dict(object_type="domain", name=name, schema=schema)
+    if c.accept("ADD"):
+        spec = _constraint(c)
+        if spec is not None:
+            return [make(stmt, "add_domain_constraint", constraint=spec, **base)]
+        return [make(stmt, "unparsed", reason="ALTER DOMAIN ... ADD: constraint not understood", **base)]
+    if c.accept("SET", "NOT", "NULL"):
+        return [make(stmt, "add_domain_constraint", constraint=ConstraintSpec(name=None, type="not_null"),
+                     **base)]
+    if c.accept("VALIDATE", "CONSTRAINT"):
+        return [make(stmt, "validate_domain_constraint",
+                     constraint=ConstraintSpec(name=c.ident(), type="check"), **base)]
+    if c.accept("DROP", "CONSTRAINT"):
+        ie = bool(c.accept("IF", "EXISTS"))
+        return [make(stmt, "drop_constraint", object_type="domain", schema=schema, name=c.ident(),
+                     value=name, if_exists=ie, cascade="CASCADE" in c.words_left())]
+    if c.accept("DROP", "NOT", "NULL"):
+        return [make(stmt, "drop_not_null", **base)]
+    if c.accept("SET", "DEFAULT"):
+        return [make(stmt, "set_default", **base)]
+    if c.accept("DROP", "DEFAULT"):
+        return [make(stmt, "drop_default", **base)]
+    if c.accept("RENAME", "TO"):
+        return [make(stmt, "rename_object", new_name=c.qualified()[1], **base)]
+    if c.accept("RENAME", "CONSTRAINT"):
+        old = c.ident()
+        c.accept("TO")
+        return [make(stmt, "rename_constraint", object_type="domain", schema=schema, name=old,
+                     new_name=c.ident(), value=name)]
+    return [make(stmt, "alter_object", reason=" ".join(c.words_left()[:3]) or None, **base)]
 
 
 def _alter_index(stmt, c):
@@ -471,11 +514,40 @@ def _alter_table_action(stmt, c: Cursor, base: dict, ie: bool) -> Operation:
         return op("alter_table_other", reason="SET " + " ".join(c.words_left()[:2]))
     if w in ("ATTACH", "DETACH") and c.peek(1) == "PARTITION":
         c.skip(2)
-        schema, name = c.qualified()
-        concurrently = "CONCURRENTLY" in c.words_left()
-        return op("alter_table_other", name=name, concurrently=concurrently,
-                  reason=f"{w} PARTITION")
+        pschema, pname = c.qualified()
+        rest = c.words_left()
+        partition = f"{pschema}.{pname}" if pschema and pname else pname
+        if w == "ATTACH":
+            return op("attach_partition", name=pname, names=[partition] if partition else [],
+                      value="DEFAULT" if rest[:1] == ["DEFAULT"] else None)
+        return op("detach_partition", name=pname, names=[partition] if partition else [],
+                  concurrently="CONCURRENTLY" in rest,
+                  value="FINALIZE" if "FINALIZE" in rest else None)
+    if w in ("ENABLE", "DISABLE"):
+        trigger = _trigger_action(c)
+        if trigger is not None:
+            return op("enable_trigger" if w == "ENABLE" else "disable_trigger", name=trigger)
+        if c.accept(w, "ROW", "LEVEL", "SECURITY"):
+            return op("row_security", value=w.lower())
+    if c.accept("FORCE", "ROW", "LEVEL", "SECURITY"):
+        return op("row_security", value="force")
+    if c.accept("NO", "FORCE", "ROW", "LEVEL", "SECURITY"):
+        return op("row_security", value="no force")
     return op("alter_table_other", reason=" ".join(c.words_left()[:3]) or None)
+
+
+def _trigger_action(c: Cursor) -> str | None:
+    """ENABLE [REPLICA | ALWAYS] TRIGGER name|ALL|USER / DISABLE TRIGGER ...: the trigger (or
+    ALL / USER, upper case); None (cursor unmoved) for another ENABLE/DISABLE action."""
+    start = c.i
+    c.skip()
+    c.accept_any("REPLICA", "ALWAYS")
+    if not c.accept("TRIGGER"):
+        c.i = start
+        return None
+    if c.peek() in ("ALL", "USER"):
+        return c.peek()
+    return c.ident()
 
 
 def _column(c: Cursor) -> ColumnSpec | None:
@@ -513,6 +585,7 @@ def _column(c: Cursor) -> ColumnSpec | None:
             c.skip_parens()
         elif c.accept("CHECK"):
             spec.check_sql = _paren_inner(c)
+            spec.check_not_null = check_facts(spec.check_sql)[1] == spec.name
         elif c.accept("GENERATED"):
             words = []
             while not c.done() and c.peek() not in ("AS",):
@@ -551,17 +624,9 @@ def _constraint(c: Cursor) -> ConstraintSpec | None:
         check_sql = _paren_inner(c)
         if check_sql is None:
             return None
-        spec = ConstraintSpec(name=name, type="check", not_valid=not_valid, check_sql=check_sql,
-                              columns=_expression_columns(check_sql))
-        inner = tokenize(check_sql)
-        while len(inner) > 2 and inner[0].text == "(" and inner[-1].text == ")":
-            inner = inner[1:-1]
-        # col IS NOT NULL / "Col" IS NOT NULL
-        if len(inner) == 4 and inner[0].kind in ("word", "qid") \
-                and [t.up for t in inner[1:]] == ["IS", "NOT", "NULL"]:
-            spec.not_null_column = inner[0].value
-            spec.columns = [inner[0].value]
-        return spec
+        columns, not_null = check_facts(check_sql)
+        return ConstraintSpec(name=name, type="check", not_valid=not_valid, check_sql=check_sql,
+                              columns=columns, not_null_column=not_null)
     if c.accept("FOREIGN", "KEY"):
         cols = _paren_names(c)
         references = None
@@ -586,9 +651,9 @@ def _constraint(c: Cursor) -> ConstraintSpec | None:
 
 def _expression_columns(sql: str) -> list[str]:
     """Columns an expression refers to, read by sqlglot (empty when it cannot)."""
-    from migrator.sql.parse import expression_columns
+    return check_facts(sql)[0]
 
-    return expression_columns(sql) or []
+
 
 
 def _paren_inner(c: Cursor) -> str | None:

@@ -45,6 +45,10 @@ from sqlglot.errors import ParseError, TokenError
 from migrator import pgfacts
 from migrator.model import ColumnSpec, ConstraintSpec, Operation, Statement
 from migrator.sql import fallback
+from migrator.sql.expressions import column_refs as _column_refs
+from migrator.sql.expressions import expression_columns  # noqa: F401 - part of this module's API
+from migrator.sql.expressions import ident as _ident
+from migrator.sql.expressions import not_null_proof as _not_null_proof
 
 # sqlglot logs a warning for every statement it falls back to a Command for; we classify
 # those ourselves, so the warning is noise on the user's terminal.
@@ -206,21 +210,6 @@ def _reparse(stmt: Statement, sql: str) -> list[Operation] | None:
 
 
 # -- tree helpers -----------------------------------------------------------------------------
-
-
-def _ident(node) -> str | None:
-    """PostgreSQL's folding of an identifier node: unquoted lower-cased, quoted kept."""
-    if node is None:
-        return None
-    if isinstance(node, exp.Identifier):
-        return node.this if node.quoted else node.this.lower()
-    if isinstance(node, (exp.Column, exp.Table)):
-        return _ident(node.this)
-    if isinstance(node, exp.Dot):
-        return _ident(node.expression)
-    if isinstance(node, str):
-        return node.lower()
-    return None
 
 
 def _table(node) -> tuple[str | None, str | None]:
@@ -438,6 +427,7 @@ def _column_spec(cd) -> ColumnSpec:
             spec.references = _table(k.this)[1]
         elif isinstance(k, exp.CheckColumnConstraint):
             spec.check_sql = _sql(k.this)
+            spec.check_not_null = _not_null_proof(k.this) == spec.name
         elif isinstance(k, exp.ComputedColumnConstraint):
             spec.generated_stored = True
             spec.has_default = True
@@ -486,8 +476,11 @@ def _map_create(tree, op) -> list[Operation] | None:
     if kind in ("FUNCTION", "PROCEDURE"):
         fn = target.this if isinstance(target, exp.UserDefinedFunction) else target
         schema, name = _table(fn)
-        return [op("create_object", object_type=kind.lower(), name=name, schema=schema,
-                   reason=f"the {kind.lower()} body cannot be seen")]
+        o = op("create_object", object_type=kind.lower(), name=name, schema=schema,
+               reason=f"the {kind.lower()} body cannot be seen")
+        if kind == "FUNCTION":
+            o.volatility = pgfacts.routine_volatility(o.sql, creating=True)
+        return [o]
     if kind == "TRIGGER":
         trig = next((p for p in prop_list if isinstance(p, exp.TriggerProperties)), None)
         schema, table = _table(trig.args.get("table")) if trig is not None else (None, None)
@@ -525,29 +518,6 @@ def _mark_table_constraint(e, by_name: dict) -> None:
         ref = inner.args.get("reference")
         if len(cols) == 1 and cols[0] in by_name and ref is not None:
             by_name[cols[0]].references = _table(ref.this)[1]
-
-
-def _column_refs(nodes) -> list[str]:
-    """Names of the columns the expressions refer to, in order, without repeats (the operator
-    class and collation of an index element are not columns)."""
-    out: list[str] = []
-    for node in nodes:
-        for col in node.find_all(exp.Column):
-            if isinstance(col.parent, exp.Opclass) and col.parent.args.get("expression") is col:
-                continue
-            name = _ident(col)
-            if name and name not in out:
-                out.append(name)
-    return out
-
-
-def expression_columns(sql: str) -> list[str] | None:
-    """Columns an expression's text refers to (None when sqlglot cannot read it)."""
-    try:
-        tree = sqlglot.parse_one(sql, read=_DIALECT)
-    except Exception:  # noqa: BLE001
-        return None
-    return _column_refs([tree]) if tree is not None else None
 
 
 def _create_index(tree, op) -> Operation:
@@ -721,16 +691,8 @@ def _constraint_spec(c) -> ConstraintSpec | None:
                               references=_table(ref.this)[1] if ref is not None else None)
     if isinstance(inner, exp.CheckColumnConstraint):
         check = inner.this
-        spec = ConstraintSpec(name=name, type="check", check_sql=_sql(check),
-                              columns=_column_refs([check]))
-        while isinstance(check, exp.Paren):
-            check = check.this
-        # Exactly "col IS NOT NULL" (the form PostgreSQL's SET NOT NULL can use as proof).
-        if (isinstance(check, exp.Is) and check.args.get("negate")
-                and isinstance(check.expression, exp.Null) and isinstance(check.this, exp.Column)):
-            spec.not_null_column = _ident(check.this)
-            spec.columns = [spec.not_null_column]
-        return spec
+        return ConstraintSpec(name=name, type="check", check_sql=_sql(check),
+                              columns=_column_refs([check]), not_null_column=_not_null_proof(check))
     if isinstance(inner, exp.UniqueColumnConstraint):
         cols = _names(inner.this.expressions) if isinstance(inner.this, exp.Schema) else []
         return ConstraintSpec(name=name, type="unique", columns=cols)
@@ -765,4 +727,7 @@ def _map_alter_other(kind, schema, name, exists, actions, op) -> list[Operation]
                    value=_ident(a.args["tablespace"]), if_exists=exists)]
     if object_type == "sequence":
         return [op("alter_sequence", name=name, schema=schema, if_exists=exists)]
-    return [op("alter_object", object_type=object_type, name=name, schema=schema, if_exists=exists)]
+    o = op("alter_object", object_type=object_type, name=name, schema=schema, if_exists=exists)
+    if object_type == "function":
+        o.volatility = pgfacts.routine_volatility(o.sql, creating=False)
+    return [o]
