@@ -60,9 +60,9 @@ def backfill(table: str, *, set: dict[str, str], where: str | None = None,
         if collector.revision is not None:
             from alembic import op
 
-            from .run import register
+            from .run import declare
 
-            register(op.get_bind(), spec, revision=collector.revision, release=collector.release or "")
+            declare(op.get_bind(), spec, revision=collector.revision, release=collector.release or "")
         return spec
     from .inline import run_in_alembic
 

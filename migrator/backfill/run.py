@@ -109,6 +109,23 @@ def register(conn: Connection, spec: BackfillSpec, *, revision: str, release: st
     return row
 
 
+def declare(conn: Connection, spec: BackfillSpec, *, revision: str, release: str) -> dict:
+    """The upgrade of ``revision`` declares the backfill, in the revision's own transaction: a
+    new one is recorded as pending; one already known (the revision was applied before, then
+    rolled back, maybe by plain ``alembic downgrade``) starts over, since the rows it filled
+    went with the downgrade. Returns the row."""
+    ensure_tables(conn)
+    name = spec.resolved_name(revision)
+    if _row(conn, name) is None:
+        return register(conn, spec, revision=revision, release=release)
+    conn.execute(update(backfills).where(backfills.c.name == name).values(
+        revision=revision, release=str(release), table_name=spec.qualified_table, spec=spec.to_json(),
+        status="pending", last_key=None, rows_done=0, rows_scanned=0, rows_total_estimate=None,
+        batches=0, max_batch_ms=None, started_at=None, finished_at=None, error=None,
+        updated_at=_now()))
+    return _row(conn, name)
+
+
 def run_backfill(engine_or_url, spec: BackfillSpec, *, revision: str, release: str,
                  config: Config, progress=None) -> BackfillResult:
     """Run or resume one backfill. Exceptions: UsageError (bad table/column/SQL, nothing

@@ -18,7 +18,7 @@ from ..dburl import redact_text
 from ..store import INVALID_INDEXES
 from .catalog import Catalog, Revision
 from .db import url_for_alembic
-from .history import now, record_finish, record_start
+from .history import forget_backfills, now, record_finish, record_start
 from .result import StepResult
 from .retry import RetryPolicy, Schedule, is_lock_timeout
 
@@ -217,6 +217,8 @@ def apply_revision(ctx: Context, rev: Revision, *, action: str = "upgrade",
     with ctx.engine.begin() as c:
         record_finish(c, row_id, status=step.status, attempts=step.attempts, started=started,
                       error=step.error)
+        if step.status == "rolled_back":
+            forget_backfills(c, rev.id)
     step.duration_ms = (time.perf_counter() - t0) * 1000.0
     ctx.emit("done", {"step": step})
     return step

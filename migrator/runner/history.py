@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from .. import state as st
 from ..store import HISTORY_COLUMNS, LATEST_HISTORY, VERSION_TABLE
 from .catalog import Revision
-from .tables import history
+from .tables import backfills, history
 
 HistoryRow = st.Attempt  # one row of migrator_history
 
@@ -97,3 +97,9 @@ def record_finish(conn, row_id: int, *, status: str, attempts: int, started: dat
         error=(error[:4000] if error else None),
     ))
     return duration
+
+
+def forget_backfills(conn, revision: str) -> None:
+    """A downgrade undoes what the upgrade declared: the backfills of ``revision`` are dropped
+    (their rows went with it; applying it again declares them anew)."""
+    conn.execute(sa.delete(backfills).where(backfills.c.revision == revision))
