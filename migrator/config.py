@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import configparser
 import dataclasses
 import math
 import os
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .dburl import NO_URL
 from .errors import UsageError
 
 
@@ -26,6 +28,7 @@ class Config:
     script_location: str | None = None  # Alembic script directory (or read from alembic.ini)
     alembic_ini: str | None = None
     database_url: str | None = None
+    database_url_source: str | None = None  # where database_url came from, for messages
     # linter
     server_version: int = 15
     rules: dict[str, str] = field(default_factory=dict)  # rule name -> "error" | "warning" | "off"
@@ -73,6 +76,8 @@ class Config:
         for name, value in changes.items():
             if name not in _NOT_FROM_FILE:
                 check_setting(name, value, "option")
+        if "database_url" in changes and "database_url_source" not in changes:
+            changes["database_url_source"] = "--database-url"
         return dataclasses.replace(self, **changes)
 
     def resolve(self, relpath: str) -> Path:
@@ -81,7 +86,7 @@ class Config:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Config)}
-_NOT_FROM_FILE = {"root", "config_path"}
+_NOT_FROM_FILE = {"root", "config_path", "database_url_source"}
 
 
 @dataclass(frozen=True)
@@ -310,7 +315,46 @@ def load_config(start: Path | None = None, *, config_file: Path | None = None,
         env = environ.get("MIGRATOR_" + name.upper())
         if env is not None:
             values[name] = _convert(name, env, "MIGRATOR_" + name.upper())
+            if name == "database_url":
+                values["database_url_source"] = "MIGRATOR_DATABASE_URL"
+    if "database_url" in values and "database_url_source" not in values:
+        values["database_url_source"] = str(path)
     if "database_url" not in values:
         if environ.get("DATABASE_URL"):
             values["database_url"] = environ["DATABASE_URL"]
+            values["database_url_source"] = "DATABASE_URL"
     return Config(root=root, config_path=path, **values)
+
+
+# the placeholder `alembic init` writes: a project whose env.py finds the URL elsewhere
+_ALEMBIC_PLACEHOLDER = "driver://user:pass@localhost/dbname"
+
+
+def _alembic_ini(config: Config) -> Path | None:
+    if config.alembic_ini:
+        return config.resolve(config.alembic_ini)
+    if config.script_location:
+        loc = config.resolve(config.script_location)
+        for candidate in (loc / "alembic.ini", loc.parent / "alembic.ini"):
+            if candidate.is_file():
+                return candidate
+    candidate = config.root / "alembic.ini"
+    return candidate if candidate.is_file() else None
+
+
+def find_database_url(config: Config) -> tuple[str, str]:
+    """(URL as the user gave it, where it came from): --database-url, MIGRATOR_DATABASE_URL,
+    DATABASE_URL, the configuration file, else ``sqlalchemy.url`` in the project's alembic.ini."""
+    if config.database_url and config.database_url.strip():
+        return config.database_url, config.database_url_source or "configuration"
+    ini = _alembic_ini(config)
+    if ini is not None and ini.is_file():
+        parser = configparser.ConfigParser(defaults={"here": str(ini.parent.resolve())})
+        try:
+            parser.read(ini, encoding="utf-8")
+            url = parser.get("alembic", "sqlalchemy.url", fallback=None)
+        except (configparser.Error, UnicodeDecodeError) as e:
+            raise UsageError(f"cannot read sqlalchemy.url: {str(e).splitlines()[0]}", path=str(ini)) from None
+        if url and url.strip() and url.strip() != _ALEMBIC_PLACEHOLDER:
+            return url.strip(), f"sqlalchemy.url in {ini}"
+    raise UsageError(NO_URL)

@@ -437,20 +437,62 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("command", [["expand", "--release", "1.1.0"], ["status"],
-                                     ["gate", "ready", "--release", "1.0.0"]],
-                         ids=["expand", "status", "gate"])
-def test_wrong_password_and_unreachable_host_exit_3_without_the_password(pg_url, command):
+COMMANDS = [["expand", "--release", "1.1.0"], ["status"], ["status", "--format", "json"],
+            ["gate", "ready", "--release", "1.0.0"], ["instances"], ["backfill", "--status"]]
+IDS = ["expand", "status", "status-json", "gate", "instances", "backfill"]
+
+
+def _with(url: str, *, user: str | None = None, password: str | None = None, db: str | None = None) -> str:
+    """The libpq URL with its user, password or database replaced."""
+    scheme, rest = url.split("//", 1)
+    creds, hostpart = rest.rsplit("@", 1)
+    old_user, _, old_pw = creds.partition(":")
+    host, _, old_db = hostpart.partition("/")
+    return f"{scheme}//{user or old_user}:{password or old_pw}@{host}/{db or old_db}"
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=IDS)
+def test_wrong_password_missing_database_and_unknown_role_exit_2_without_the_password(pg_url, command):
+    """Permanent connection errors are exit 2 (a pipeline retrying on 3 would loop forever); the
+    message shows the URL as given (redacted, not rewritten with options=-c lock_timeout) and
+    where it came from."""
     secret = "Wr0ng-Pa55-zq9"
-    wrong = pg_url.replace(pg_url.split("//", 1)[1].split("@", 1)[0],
-                           "postgres:" + secret, 1)
-    unreachable = f"postgresql://postgres:{secret}@127.0.0.1:{_free_port()}/app"
-    for url in (wrong, unreachable):
+    for url in (_with(pg_url, password=secret), _with(pg_url, db="no_such_db_zq9"),
+                _with(pg_url, user="no_such_role_zq9", password=secret)):
         r = migrator(*command, "--database-url", url, timeout=60)
         out = r.stdout + r.stderr
-        assert r.returncode == 3, f"{command} {url.split('@')[1]}: exit {r.returncode}\n{out[-600:]}"
-        assert secret not in out, f"the password leaked: {out[-600:]}"
-        assert "Traceback" not in out
+        assert r.returncode == 2, f"{command} {url.split('@')[1]}: exit {r.returncode}\n{out[-600:]}"
+        assert secret not in out and PASSWORD not in out, f"the password leaked: {out[-600:]}"
+        assert "Traceback" not in out and "lock_timeout" not in out, out[-600:]
+        if command[0] in ("expand", "status") and "json" not in command:
+            assert "(from --database-url)" in out, out[-600:]
+            assert url.split("@")[1] in out, f"not the URL the user gave: {out[-600:]}"
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=IDS)
+def test_unreachable_host_exits_3_without_the_password(command):
+    secret = "Wr0ng-Pa55-zq9"
+    unreachable = f"postgresql://postgres:{secret}@127.0.0.1:{_free_port()}/app"
+    r = migrator(*command, "--database-url", unreachable, timeout=60)
+    out = r.stdout + r.stderr
+    assert r.returncode == 3, f"{command}: exit {r.returncode}\n{out[-600:]}"
+    assert secret not in out and "Traceback" not in out
+
+
+def test_the_url_comes_from_alembic_ini_when_none_is_given_and_the_message_says_so(pg_url, tmp_path):
+    project = copy_sample(tmp_path)
+    ini = project / "alembic.ini"
+    wrong = _with(pg_url, password="Wr0ng-Pa55-zq9").replace("%", "%%")
+    text = re.sub(r"^sqlalchemy\.url\s*=.*$", f"sqlalchemy.url = {wrong}", ini.read_text(), flags=re.M)
+    ini.write_text(text)
+    r = migrator("status", cwd=project)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert f"from sqlalchemy.url in {ini}" in r.stderr and "Wr0ng-Pa55-zq9" not in r.stderr, r.stderr
+    ini.write_text(text.replace(wrong, pg_url.replace("%", "%%")))
+    r = migrator("expand", "--release", "1.0.0", cwd=project)
+    assert r.returncode == 0, r.stdout + r.stderr
+    with psycopg.connect(pg_url) as c:
+        assert c.execute("SELECT to_regclass('users')").fetchone()[0] == "users"
 
 
 # -- injection ------------------------------------------------------------------------------------

@@ -1,41 +1,32 @@
-"""Sorting database errors during a backfill: a lock wait to retry, an unreachable database
-(indeterminate, resumable), or a mistake in the declared SQL or the data (definitive)."""
+"""Sorting database errors during a backfill, by the one classifier (migrator.dberrors): a lock
+wait to retry, an unreachable database (indeterminate, resumable), or a mistake in the declared
+SQL or the data, or a statement cancelled by statement_timeout (definitive: the batch failed)."""
 
 from __future__ import annotations
 
-from sqlalchemy.exc import DBAPIError
+from ..dberrors import CANCELED, LOCK, UNREACHABLE, classify, reason, sqlstate
 
-from ..dburl import redact_text
-from ..runner.retry import is_lock_timeout as _runner_lock_timeout
-from ..runner.retry import sqlstate
-
-# connection exceptions, server shutting down or starting, too many connections, canceled
-_CONNECTION_STATES = ("08", "57P01", "57P02", "57P03", "53300", "57014")
-_LOCK_STATES = ("55P03", "40P01", "40001")
+__all__ = ["CANCELED", "Superseded", "is_canceled", "is_lock_timeout", "is_unreachable", "message", "sqlstate"]
 
 
 def is_lock_timeout(e: BaseException) -> bool:
     """lock_timeout (55P03), a deadlock or serialization failure: retry the batch."""
-    return _runner_lock_timeout(e) or sqlstate(e) in _LOCK_STATES
+    return classify(e) == LOCK
 
 
 def is_unreachable(e: BaseException) -> bool:
     """The database is gone or refusing work for now: indeterminate, resume later."""
-    if not isinstance(e, DBAPIError):
-        return False
-    if e.connection_invalidated:
-        return True
-    state = sqlstate(e)
-    if state is not None:
-        return state.startswith(_CONNECTION_STATES[0]) or state in _CONNECTION_STATES[1:]
-    if "sqlite" in type(e.orig).__module__:  # SQLite: only a file it cannot open or read
-        return any(m in str(e.orig) for m in ("unable to open", "disk I/O error"))
-    return type(e.orig).__name__ in ("OperationalError", "InterfaceError")
+    return classify(e) == UNREACHABLE
+
+
+def is_canceled(e: BaseException) -> bool:
+    """statement_timeout or a cancel request (57014): the batch failed, it was not unreachable."""
+    return classify(e) == CANCELED
 
 
 def message(e: BaseException) -> str:
-    orig = getattr(e, "orig", None) or e
-    return redact_text(str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__)
+    """The server's reason, first line, passwords removed."""
+    return reason(e)
 
 
 class Superseded(Exception):

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from ..errors import EXIT_INDETERMINATE, EXIT_INTERNAL, MigratorError
+from ..errors import EXIT_INTERNAL, MigratorError
 
 # command name -> "module:attribute" (relative to migrator.cli)
 COMMANDS = {
@@ -71,11 +71,11 @@ def cli():
     """migrator: zero-downtime schema migrations (expand / contract)."""
 
 
-def _database_unavailable(e: BaseException) -> bool:
+def _database_error(e: BaseException) -> bool:
     """A connection lost or refused (psycopg or SQLAlchemy OperationalError), known without
     importing either driver at startup."""
-    return any(k.__name__ == "OperationalError" and k.__module__.split(".")[0] in ("psycopg", "sqlalchemy")
-               for k in type(e).__mro__)
+    return any(k.__name__ in ("OperationalError", "InterfaceError")
+               and k.__module__.split(".")[0] in ("psycopg", "sqlalchemy") for k in type(e).__mro__)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -103,10 +103,12 @@ def main(argv: list[str] | None = None) -> None:
 
         if os.environ.get("MIGRATOR_DEBUG"):
             raise
-        if _database_unavailable(e):  # the server went away mid-run: retry later (DESIGN 6)
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            click.echo(f"error: database unavailable: {redact_text(first)}", err=True)
-            sys.exit(EXIT_INDETERMINATE)
+        if _database_error(e):  # a driver error no command caught: classified by its SQLSTATE
+            from ..dberrors import connection_error
+
+            err = connection_error(e, "database error")
+            click.echo(f"error: {redact_text(err.render())}", err=True)
+            sys.exit(err.exit_code)
         click.echo(f"internal error: {redact_text(type(e).__name__ + ': ' + str(e))} "
                    "(set MIGRATOR_DEBUG=1 for a traceback)", err=True)
         sys.exit(EXIT_INTERNAL)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from ..errors import UsageError
 
 
 def _config(config_file, **flags):
@@ -34,7 +33,7 @@ def _status_text(rows: list[dict]) -> str:
 
 
 @click.command("backfill")
-@click.option("--database-url", envvar="MIGRATOR_DATABASE_URL", default=None,
+@click.option("--database-url", default=None,
               help="SQLAlchemy or libpq URL (default: MIGRATOR_DATABASE_URL, DATABASE_URL, config).")
 @click.option("--status", "show_status", is_flag=True, help="Show progress; run nothing.")
 @click.option("--name", "names", multiple=True, help="Run only this backfill (repeatable).")
@@ -53,30 +52,26 @@ def backfill(database_url, show_status, names, fmt, target_ms, pause_ms, max_rat
     Exit status: 0 all finished, 1 a batch failed on the data, 2 usage error (bad table, column
     or SQL), 3 database unreachable or lock waits exhausted (run again to resume).
     """
+    from sqlalchemy.exc import SQLAlchemyError
+
     from ..backfill.progress import make_progress
     from ..backfill.run import backfill_status, run_pending
-    from ..dburl import normalize_url
+    from ..config import find_database_url
+    from ..dberrors import connection_error
+    from ..dburl import normalize_url, redact_text
 
     config = _config(config_file, database_url=database_url, backfill_target_ms=target_ms,
                      backfill_pause_ms=pause_ms, backfill_max_rate=max_rate)
-    if not config.database_url:
-        raise UsageError("no database URL: pass --database-url or set MIGRATOR_DATABASE_URL or DATABASE_URL")
-    url = normalize_url(config.database_url)
+    given, source = find_database_url(config)
+    url = normalize_url(given)
     if show_status:
         from ..backfill.run import _engine
 
         engine, _ = _engine(url)
         try:
             rows = backfill_status(engine)
-        except Exception as e:  # noqa: BLE001 - unreachable database: exit 3
-            from sqlalchemy.exc import SQLAlchemyError
-
-            from ..dburl import redact_text
-            from ..errors import IndeterminateError
-
-            if isinstance(e, SQLAlchemyError):
-                raise IndeterminateError(f"database unreachable: {redact_text(str(getattr(e, 'orig', e)))}") from None
-            raise
+        except SQLAlchemyError as e:  # wrong password: exit 2; unreachable database: exit 3
+            raise connection_error(e, f"cannot read the database {redact_text(given)} (from {source})") from None
         finally:
             engine.dispose()
         if fmt == "json":

@@ -36,31 +36,24 @@ def _location(script_location: str | None) -> str | None:
 
 
 def _database_url(config) -> str:
-    if not config.database_url:
-        raise UsageError("no database URL: pass --database-url or set MIGRATOR_DATABASE_URL or DATABASE_URL")
+    """The URL to connect with (from the flag, MIGRATOR_DATABASE_URL, DATABASE_URL, the config
+    file or alembic.ini), checked before any waiting: a malformed one is a usage error."""
+    import psycopg.conninfo
+
+    from ..config import find_database_url
+    from ..dburl import normalize_url, redact_text
     from ..gate.snapshot import libpq_url
 
-    # a malformed URL is a usage error, found before any waiting
-    libpq = libpq_url(config.database_url)
-    if libpq is None:
-        from ..dburl import normalize_url
-
-        normalize_url(config.database_url)
-    else:
-        import psycopg.conninfo
-
-        from ..dburl import redact_text
-
+    given, source = find_database_url(config)
+    url = normalize_url(given).render_as_string(hide_password=False)
+    libpq = libpq_url(url)
+    if libpq is not None:
         try:
-            params = psycopg.conninfo.conninfo_to_dict(libpq)
+            psycopg.conninfo.conninfo_to_dict(libpq)
         except psycopg.Error as e:
-            raise UsageError(f"cannot read database URL {redact_text(config.database_url)!r}: "
-                             f"{redact_text(str(e))}") from None
-        ports = str(params.get("port") or "5432").split(",")
-        if not all(p.strip().isdigit() for p in ports):
-            raise UsageError(f"cannot read database URL {redact_text(config.database_url)!r}: "
-                             f"the port must be a number")
-    return config.database_url
+            raise UsageError(f"cannot read database URL {redact_text(given)!r} (from {source}): "
+                             f"{redact_text(str(e).strip().splitlines()[0])}") from None
+    return url
 
 
 def _text_report(result) -> str:
@@ -81,7 +74,7 @@ def _text_report(result) -> str:
 @click.command("gate")
 @click.argument("kind", type=click.Choice(GATE_KINDS), metavar="ready|contract|rollback")
 @click.option("--release", "-r", required=True, help="The application release to check (e.g. 1.4.0).")
-@click.option("--database-url", envvar="MIGRATOR_DATABASE_URL", default=None,
+@click.option("--database-url", default=None,
               help="SQLAlchemy or libpq URL (default: MIGRATOR_DATABASE_URL, DATABASE_URL, config).")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True,
               help="json prints the versioned gate document.")
@@ -142,7 +135,7 @@ def gate(kind, release, database_url, fmt, wait, interval, require_registry, ins
 
 
 @click.command("instances")
-@click.option("--database-url", envvar="MIGRATOR_DATABASE_URL", default=None,
+@click.option("--database-url", default=None,
               help="SQLAlchemy or libpq URL (default: MIGRATOR_DATABASE_URL, DATABASE_URL, config).")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.option("--live", "live_only", is_flag=True, help="Only instances that are live now.")
@@ -155,8 +148,9 @@ def instances(database_url, fmt, live_only, instance_ttl, config_file):
     stopped (deregistered). Exit status 3 when the database cannot be reached."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from ..config import find_database_url
+    from ..dberrors import connection_error
     from ..dburl import redact_text
-    from ..errors import IndeterminateError
     from ..gate.registry import list_instances
 
     config = _config(config_file, database_url=database_url, instance_ttl=instance_ttl)
@@ -164,7 +158,8 @@ def instances(database_url, fmt, live_only, instance_ttl, config_file):
     try:
         rows = list_instances(url, ttl=config.instance_ttl)
     except SQLAlchemyError as e:
-        raise IndeterminateError(f"cannot read the database: {redact_text(str(getattr(e, 'orig', None) or e))}") from None
+        raise connection_error(e, f"cannot read the database {redact_text(find_database_url(config)[0])} "
+                                  f"(from {find_database_url(config)[1]})") from None
     if live_only:
         rows = [r for r in rows if r["state"] == "live"]
     if fmt == "json":
@@ -187,7 +182,7 @@ def instances(database_url, fmt, live_only, instance_ttl, config_file):
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (0.0.0.0 in a pod).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
-@click.option("--database-url", envvar="MIGRATOR_DATABASE_URL", default=None,
+@click.option("--database-url", default=None,
               help="SQLAlchemy or libpq URL (default: MIGRATOR_DATABASE_URL, DATABASE_URL, config).")
 @click.option("--release", "default_release", default=None,
               help="Release the probe checks when the request names none (e.g. the pod's own).")
@@ -211,7 +206,8 @@ def serve(host, port, database_url, default_release, cache_ttl, require_registry
     """
     import signal
 
-    from ..dburl import redact
+    from ..config import find_database_url
+    from ..dburl import redact_text
     from ..gate.connect import make_engine
     from ..gate.core import load_catalog_if_any
     from ..gate.server import GateService, make_server
@@ -235,7 +231,7 @@ def serve(host, port, database_url, default_release, cache_ttl, require_registry
 
     signal.signal(signal.SIGTERM, stop)
     bound_host, bound_port = server.server_address[:2]
-    click.echo(f"migrator serve: http://{bound_host}:{bound_port} (database {redact(url)}, "
+    click.echo(f"migrator serve: http://{bound_host}:{bound_port} (database {redact_text(find_database_url(config)[0])}, "
                f"cache {cache_ttl:g}s, catalog {'loaded' if catalog is not None else 'none: history only'})",
                err=True)
     try:

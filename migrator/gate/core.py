@@ -16,6 +16,7 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from ..config import Config
+from ..dberrors import REJECTED, classify, reason
 from ..dburl import redact_text
 from ..errors import UsageError
 from ..releases import parse_release, release_label
@@ -354,13 +355,21 @@ def _read(engine, url: str | None, *, with_instances: bool) -> Snapshot:
         finally:
             bind.dispose()
     except (psycopg.Error, OSError) as e:
-        raise _Unreachable(e) from None
+        raise _unreadable(e) from None
     except Exception as e:
         from sqlalchemy.exc import SQLAlchemyError
 
         if isinstance(e, SQLAlchemyError):
-            raise _Unreachable(getattr(e, "orig", None) or e) from None
+            raise _unreadable(e) from None
         raise
+
+
+def _unreadable(e: BaseException) -> Exception:
+    """A wrong password, unknown role or missing database is the user's to fix (UsageError,
+    exit 2); anything else leaves the answer unknown (exit 3)."""
+    if classify(e) == REJECTED:
+        return UsageError(f"cannot connect to the database: {reason(e)}")
+    return _Unreachable(getattr(e, "orig", None) or e)
 
 
 def wait_for(kind: str, release: str | Version, *, timeout: float, interval: float = 2.0,

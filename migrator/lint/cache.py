@@ -304,7 +304,7 @@ def _tree_digest(roots: list[Path], skip: Path | None) -> str:
 
 def _full_config_digest(config) -> str:
     data = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
-            if f.name not in ("database_url", "webhooks")}
+            if f.name not in ("database_url", "database_url_source", "webhooks")}
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 

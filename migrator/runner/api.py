@@ -20,15 +20,14 @@ from typing import Callable, Iterator
 import sqlalchemy as sa
 from packaging.version import Version
 
-from ..config import Config
-from ..dburl import redact
+from ..config import Config, find_database_url
 from ..errors import IndeterminateError, MigratorError, RefusedError, UsageError
 from ..releases import parse_release
 from ..state import States
 from . import history as hist
 from .apply import Context, apply_revision, error_text
 from .catalog import Catalog, Revision, load_catalog
-from .db import check_reachable, make_engine
+from .db import check_reachable, given_url, make_engine
 from .lock import runner_lock
 from .result import MigrationStatus, RunResult, Status, StepResult
 from .tables import ensure_tables, history
@@ -47,7 +46,7 @@ def _session(config: Config, emit: Emit) -> Iterator[Context]:
     catalog = load_catalog(config)
     engine = make_engine(config)
     try:
-        check_reachable(engine)
+        check_reachable(engine, config)
         ctx = Context(config, catalog, engine, emit)
         with runner_lock(engine, wait=config.lock_wait,
                          on_wait=lambda: emit("lock_wait", {"wait": config.lock_wait})):
@@ -347,7 +346,7 @@ def status(config: Config) -> Status:
     catalog = load_catalog(config)
     engine = make_engine(config)
     try:
-        check_reachable(engine)
+        check_reachable(engine, config)
         with engine.connect() as conn:
             states = _states(conn, catalog)
     finally:
@@ -363,7 +362,7 @@ def status(config: Config) -> Status:
             applied_at=row.finished_at.isoformat() if (row and row.finished_at and r.state == "applied") else None,
             error=lrow.error if (lrow and r.state == "failed") else None,
         ))
-    return Status(states.window, out, redact(engine.url), notes=list(states.problems))
+    return Status(states.window, out, given_url(config), notes=list(states.problems))
 
 
 def plan(config: Config, release: str, *, phase: str = "all") -> RunResult:
@@ -376,10 +375,15 @@ def plan(config: Config, release: str, *, phase: str = "all") -> RunResult:
     catalog = load_catalog(config)
     result = RunResult("plan", str(v), dry_run=True)
     states: States | None = None
-    if config.database_url:
+    try:
+        find_database_url(config)
+        has_url = True
+    except UsageError:
+        has_url = False
+    if has_url:
         engine = make_engine(config)
         try:
-            check_reachable(engine)
+            check_reachable(engine, config)
             with engine.connect() as conn:
                 states = _states(conn, catalog)
                 result.window = states.window

@@ -1,6 +1,7 @@
 """Connections for the runner: the URL with a short lock_timeout baked in (so it holds whatever
-the project's env.py does with it), transactional DDL on SQLite, and one clear exit-3 message
-when the database cannot be reached."""
+the project's env.py does with it), transactional DDL on SQLite, and one clear message when the
+database cannot be used: exit 2 when retrying cannot help (wrong password, missing database,
+unknown role), exit 3 when it may (unreachable, restarting, timed out)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
-from ..config import Config
-from ..dburl import is_postgres, is_sqlite, normalize_url, redact, redact_text
-from ..errors import IndeterminateError, UsageError
+from ..config import Config, find_database_url
+from ..dberrors import connection_error, reason
+from ..dburl import is_postgres, is_sqlite, normalize_url, redact_text
 
 
 def session_options(config: Config) -> str:
@@ -23,14 +24,22 @@ def session_options(config: Config) -> str:
 
 
 def runner_url(config: Config) -> URL:
-    if not config.database_url:
-        raise UsageError("no database URL: pass --database-url or set MIGRATOR_DATABASE_URL or DATABASE_URL")
-    url = normalize_url(config.database_url)
+    url = normalize_url(find_database_url(config)[0])
     if is_postgres(url):
         existing = url.query.get("options")
         existing = " ".join(existing) if isinstance(existing, tuple) else (existing or "")
         url = url.update_query_dict({"options": (existing + " " + session_options(config)).strip()})
     return url
+
+
+def given_url(config: Config) -> str:
+    """The URL as the user gave it (not as rewritten for the driver), password removed."""
+    return redact_text(find_database_url(config)[0])
+
+
+def shown_url(config: Config) -> str:
+    """The URL as the user gave it, password removed, and where it came from."""
+    return f"{given_url(config)} (from {find_database_url(config)[1]})"
 
 
 def url_for_alembic(url: URL) -> str:
@@ -62,19 +71,19 @@ def _transactional_sqlite(engine: sa.Engine) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
-def check_reachable(engine: sa.Engine) -> None:
-    """Connect once; an unreachable database or a wrong password is exit 3, one redacted line."""
+def check_reachable(engine: sa.Engine, config: Config | None = None) -> None:
+    """Connect once. A wrong password, missing database or unknown role is exit 2 (permanent);
+    an unreachable or restarting server exit 3; one redacted line naming the URL the user gave."""
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
     except sa.exc.DBAPIError as e:
-        raise IndeterminateError(f"cannot connect to {redact(engine.url)}: {short_error(e, engine.url)}") from None
+        where = shown_url(config) if config is not None else redact_text(str(engine.url))
+        secrets = (str(engine.url.password),) if engine.url.password else ()
+        raise connection_error(e, f"cannot connect to {where}", secrets) from None
 
 
 def short_error(e: BaseException, url: URL | None = None) -> str:
-    """The first line of a driver error, passwords removed."""
-    orig = getattr(e, "orig", None) or e
-    text = str(orig).strip().splitlines()
-    line = text[0] if text else type(orig).__name__
-    secrets = (url.password,) if url is not None and url.password else ()
-    return redact_text(line, tuple(str(s) for s in secrets))
+    """The first line of the server's reason, passwords removed."""
+    secrets = (str(url.password),) if url is not None and url.password else ()
+    return reason(e, secrets)

@@ -63,7 +63,8 @@ class RunResult:
                 "planned": sum(1 for s in self.steps if s.status == "planned"),
                 "applied": sum(1 for s in done if s.action == "upgrade"),
                 "rolled_back": sum(1 for s in done if s.action == "downgrade"),
-                "failed": sum(1 for s in self.steps if s.status == "failed"),
+                # a step whose revision applied but whose backfill failed counts as failed too
+                "failed": sum(1 for s in self.steps if s.status == "failed" or s.error),
                 "duration_ms": round(sum(s.duration_ms for s in self.steps), 1),
             },
             "window": self.window.as_dict() if self.window else None,

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 from ..config import Config
+from ..dberrors import sqlstate
 
 LOCK_NOT_AVAILABLE = "55P03"
 
@@ -52,20 +53,6 @@ class Schedule:
             return False
         self.sleep(pause)
         return True
-
-
-def sqlstate(exc: BaseException) -> str | None:
-    """The SQLSTATE of a database error anywhere in the exception's chain."""
-    seen = set()
-    e: BaseException | None = exc
-    while e is not None and id(e) not in seen:
-        seen.add(id(e))
-        code = getattr(e, "sqlstate", None) or getattr(e, "pgcode", None)
-        if isinstance(code, str):
-            return code
-        orig = getattr(e, "orig", None)
-        e = orig if orig is not None else (e.__cause__ or e.__context__)
-    return None
 
 
 def is_lock_timeout(exc: BaseException) -> bool:
