@@ -146,4 +146,6 @@ def connection_error(exc: BaseException, what: str, secrets: tuple[str, ...] = (
     text = f"{what}: {reason(exc, secrets)}"
     if kind == REJECTED:
         return UsageError(text)
+    if kind == UNREACHABLE:
+        text += " (database unreachable: retry later)"
     return IndeterminateError(text)
