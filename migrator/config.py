@@ -63,6 +63,10 @@ class Config:
     backfill_max_rate: float | None = None  # rows per second
     # notifications: [{url=..., format="cloudevents"|"slack", events=[...], timeout=2.0}]
     webhooks: list[dict[str, Any]] = field(default_factory=list)
+    # models check (migrator check --models): the release's SQLAlchemy models as MODULE:ATTR, and
+    # a PostgreSQL server to build scratch schemas on (default: a temporary SQLite file)
+    models: str | None = None
+    models_database_url: str | None = None
 
     def __post_init__(self) -> None:
         _check_all(self, "configuration")

@@ -54,6 +54,13 @@ def test_rule_has_complete_metadata(rule):
 
 
 def lint_example(rule, example: str, tmp_path):
+    if rule.example_kind == "models":
+        # a project history in git, checked by `migrator check --models` at its last release
+        from migrator.check.api import check_models
+        from tests.support.models_repo import config_of, example_repo
+
+        project, release = example_repo(tmp_path, example)
+        return check_models(config_of(project), release)
     if rule.example_kind == "alembic":
         from migrator.sources.alembic_offline import render_revision
 

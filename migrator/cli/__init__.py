@@ -27,6 +27,7 @@ COMMANDS = {
     "gate": "gate_cmd:gate",
     "instances": "gate_cmd:instances",
     "serve": "gate_cmd:serve",
+    "check": "check_cmd:check",
 }
 
 HELP = {
@@ -44,6 +45,7 @@ HELP = {
     "gate": "The readiness gate: ready | contract | rollback.",
     "instances": "List registered application instances.",
     "serve": "Serve the readiness gate over HTTP.",
+    "check": "Check each release's models against the schema its migrations leave.",
 }
 
 

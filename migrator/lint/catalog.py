@@ -10,7 +10,8 @@ tests) and exactly one of:
 - ``check_migration(mig)``: per migration (phases), yields the same;
 - ``ENGINE = True``: the engine itself emits it (suppression bookkeeping, source notes), or a
   source reader reports it as a diagnostic (``EXAMPLE_KIND = "alembic"`` when the examples are
-  revision modules rather than SQL).
+  revision modules rather than SQL; ``EXAMPLE_KIND = "models"`` when ``migrator check --models``
+  emits it and the examples are releases' migrations and models).
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ class Rule:
     check_migration: Callable | None
     engine: bool
     module: str
-    example_kind: str = "sql"  # "sql" | "alembic" (BAD/GOOD are revision modules)
+    # "sql" | "alembic" (BAD/GOOD are revision modules) | "models" (BAD/GOOD are releases'
+    # migrations and models, checked by ``migrator check --models``)
+    example_kind: str = "sql"
     kinds: frozenset[str] | None = None  # operation kinds check() looks at; None: every kind
 
     @property
@@ -80,8 +83,8 @@ def _load(module: ModuleType) -> Rule:
     if sum(bool(x) for x in (check, check_migration, engine)) != 1:
         raise RuleDefinitionError(f"{where}: define exactly one of check, check_migration, ENGINE = True")
     example_kind = getattr(module, "EXAMPLE_KIND", "sql")
-    if example_kind not in ("sql", "alembic"):
-        raise RuleDefinitionError(f"{where}: EXAMPLE_KIND must be 'sql' or 'alembic'")
+    if example_kind not in ("sql", "alembic", "models"):
+        raise RuleDefinitionError(f"{where}: EXAMPLE_KIND must be 'sql', 'alembic' or 'models'")
     return Rule(
         name=name, severity=Severity(sev), summary=module.SUMMARY.strip(), why=module.WHY.strip(),
         fix=module.FIX.strip(), fix_sql=module.FIX_SQL.strip(), fix_alembic=module.FIX_ALEMBIC.strip(),
@@ -150,13 +153,27 @@ def migration_rules() -> list[Rule]:
     return [r for r in all_rules() if r.check_migration]
 
 
+_MODELS_EXAMPLES = (
+    "Each example is a project's history: `# release X expand` / `# release X contract` sections "
+    "are the `upgrade()` bodies of that release's migrations, `# release X models` sections its "
+    "models module (with `import sqlalchemy as sa`, `Mapped`, `mapped_column` and a declarative "
+    "`Base` imported), and `migrator check --models app.models:Base --release` of the last "
+    "release is run on it.")
+
+
+def _models_suppressing(rule: Rule) -> str:
+    return (f"Set the severity or turn it off in `[tool.migrator.rules]`: `{rule.name} = \"warning\"`. "
+            "A column the code stopped using stays declared with `info={\"migrator\": "
+            "\"deprecated\"}` and `deferred=True`: the check then lets migrations drop it.")
+
+
 def _fence(lang: str, text: str) -> str:
     return f"```{lang}\n{text.strip()}\n```"
 
 
 def render_doc(rule: Rule) -> str:
     """The rule's documentation as markdown (``migrator explain RULE``)."""
-    lang = "python" if rule.example_kind == "alembic" else "sql"
+    lang = "sql" if rule.example_kind == "sql" else "python"
     parts = [
         f"# {rule.name}",
         f"**Severity:** {rule.severity.value}",
@@ -176,9 +193,11 @@ def render_doc(rule: Rule) -> str:
         *[_fence(lang, g) for g in rule.good],
         *(["Lines `-- next migration` separate migrations that are linted together, in order."]
           if any("-- next migration" in x for x in rule.bad + rule.good) else []),
+        *([_MODELS_EXAMPLES] if rule.example_kind == "models" else []),
         "## Suppressing",
-        f"Put `-- migrator: ignore[{rule.name}] <reason>` on the statement's line or the line above "
-        f"it (`# migrator: ignore[{rule.name}] <reason>` in an Alembic revision). Set the severity "
-        f"or turn it off in `[tool.migrator.rules]`: `{rule.name} = \"warning\"`.",
+        _models_suppressing(rule) if rule.example_kind == "models" else (
+            f"Put `-- migrator: ignore[{rule.name}] <reason>` on the statement's line or the line above "
+            f"it (`# migrator: ignore[{rule.name}] <reason>` in an Alembic revision). Set the severity "
+            f"or turn it off in `[tool.migrator.rules]`: `{rule.name} = \"warning\"`."),
     ]
     return "\n\n".join(parts) + "\n"
