@@ -26,7 +26,7 @@ from migrator.pgfacts import is_binary_coercible, normalize_type, volatile_calls
         ("double precision", "float8"), ("float", "float8"), ("float(10)", "real"), ("float4", "real"),
         ("boolean", "bool"),
         ("bit varying(5)", "varbit(5)"),
-        ("character(3)", "char(3)"), ("bpchar", "char"),
+        ("character(3)", "char(3)"), ("bpchar", "bpchar"), ("character", "char(1)"),
         ("integer[]", "int[]"), ("text[][]", "text[][]"), ("int[3]", "int[]"), ("integer array", "int[]"),
         ("varchar(10)[]", "varchar(10)[]"),
         ("pg_catalog.text", "text"),
