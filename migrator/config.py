@@ -44,6 +44,11 @@ class Config:
     # Volatility of functions the migrations call that are not built into PostgreSQL and not
     # created (with IMMUTABLE / STABLE / VOLATILE) by a migration: {name = "stable"}.
     functions: dict[str, str] = field(default_factory=dict)
+    # Alembic revisions render in child processes that see only these environment variables:
+    # "NAME" passes this process's value through, "NAME=value" gives one.
+    render_env: list[str] = field(default_factory=list)
+    render_timeout: float = 10.0  # seconds one revision may take to render
+    render_max_statements: int = 10000  # statements one revision may emit while rendering
     # runner: lock_timeout and retry discipline
     lock_timeout_ms: int = 2000
     statement_timeout_ms: int | None = None

@@ -229,6 +229,11 @@ class MigrationSource:
     # dangerous operations, but it is not a step of the forward history: it does not advance
     # the schema state and has no phase to declare.
     direction: str = "up"
+    # What rendering an Alembic revision read besides its own file: the project's Python files
+    # it imported (absolute paths) and the environment variables it looked up. A result cache
+    # must key on these too (their content and values), or not cache the revision.
+    read_files: tuple[str, ...] = ()
+    read_env: tuple[str, ...] = ()
 
 
 @dataclass

@@ -396,17 +396,16 @@ def plan(config: Config, release: str, *, phase: str = "all") -> RunResult:
         revs = [r for r in catalog.of_phase(ph) if r.release <= v
                 and (states is None or states.state(r.id) != "applied")]
         for step in _planned(revs):
-            step.sql = _render_sql(catalog, catalog.get(step.revision))
+            step.sql = _render_sql(catalog, catalog.get(step.revision), config)
             result.steps.append(step)
     return result
 
 
-def _render_sql(catalog: Catalog, rev: Revision) -> list[str]:
-    try:
-        from ..sources.alembic_offline import render_revision
-    except ImportError:
-        return []
-    src = render_revision(Path(rev.path), rev.path, ini_path=catalog.alembic_ini)
+def _render_sql(catalog: Catalog, rev: Revision, config: Config) -> list[str]:
+    from ..sources.isolated import RenderSettings, render_one_isolated
+
+    src = render_one_isolated(Path(rev.path), rev.path, ini_path=catalog.alembic_ini,
+                              settings=RenderSettings.from_config(config))
     out = []
     for st in src.statements:
         sql = st.sql.strip().rstrip(";")

@@ -4,7 +4,9 @@
   configured project) to sources in migration order.
 - :mod:`.sqlfiles` -- one ``.sql`` file (or stdin) is one migration; header and directory phases.
 - :mod:`.alembic_offline` -- Alembic revisions rendered to SQL with no env.py and no database,
-  each statement on the line of the ``op.*`` call that emitted it.
+  each statement on the line of the ``op.*`` call that emitted it (in the calling process).
+- :mod:`.isolated` -- the same in a pool of child processes (:mod:`.render_child`): scrubbed
+  environment, no network, output and time budgets. ``migrator lint`` and the runner use it.
 - :mod:`.offline_engine` -- ``op.get_bind()`` offline: a real SQLAlchemy connection to an empty
   PostgreSQL. :mod:`.offline_environ` -- unset environment variables during a render.
 - :mod:`.revision_graph` -- the order revisions run in. :mod:`.project` -- alembic.ini /

@@ -39,6 +39,24 @@ _TX_WORD = re.compile(r"\s*(BEGIN|START|COMMIT|END|ROLLBACK|ABORT)\b(?!\s+(?:ATO
 _module_counter = itertools.count()
 
 
+class RenderStopped(BaseException):
+    """Raised inside revision code to stop its rendering: a budget ran out, or it tried to end
+    the process. A BaseException, so ``except Exception`` in the revision does not swallow it;
+    it becomes an error on the revision line that was running."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class Budget:
+    """What one revision may emit while rendering."""
+
+    max_statements: int = 10_000
+    max_sql_bytes: int = 16 * 1024 * 1024
+
+
 def _tuple(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -70,6 +88,8 @@ class _Recorder:
     committed_by_hand: bool = False
     # existing_type of the alter_column() call being rendered, as SQL (None outside one)
     previous_type: str | None = None
+    budget: Budget = field(default_factory=Budget)
+    sql_bytes: int = 0
     _warned: set = field(default_factory=set)
 
     def where(self) -> Location:
@@ -88,6 +108,11 @@ class _Recorder:
         if not text:
             return
         autocommit = autocommit or self.autocommit
+        self.sql_bytes += len(text)
+        if self.sql_bytes > self.budget.max_sql_bytes:
+            raise RenderStopped(
+                f"emitted more than {self.budget.max_sql_bytes // (1024 * 1024)} MB of SQL while "
+                "rendering (statement budget); rendering stopped here, the rest was not checked")
         for st in split_sql(text, self.display, wrapped=not autocommit):
             word = _TX_WORD.match(st.sql)
             word = word.group(1).upper() if word else ""
@@ -96,6 +121,11 @@ class _Recorder:
                 self.committed_by_hand, in_tx = False, True
             elif word in ("COMMIT", "END", "ROLLBACK", "ABORT"):
                 self.committed_by_hand = not autocommit
+            if len(self.statements) >= self.budget.max_statements:
+                raise RenderStopped(
+                    f"emitted more than {self.budget.max_statements} statements while rendering "
+                    "(statement budget, render_max_statements); rendering stopped here, the rest "
+                    "was not checked")
             self.statements.append(Statement(sql=st.sql, loc=loc, in_transaction=in_tx, note=st.note,
                                              previous_type=self.previous_type))
 
@@ -288,6 +318,10 @@ def _import(path: Path, rec: _Recorder) -> Any | None:
                   f"cannot import the revision {rec.display}: module {e.name!r} not found "
                   "(install it, or run migrator where the project's packages are importable)", line)
         return None
+    except RenderStopped as e:
+        rec.error("revision-render-error", f"while importing: {e.message}",
+                  _tb_line(e.__traceback__, rec.real_path) or 1)
+        return None
     except BaseException as e:  # noqa: BLE001 - anything at import time, even SystemExit
         if isinstance(e, KeyboardInterrupt):
             raise
@@ -340,6 +374,9 @@ def _run_upgrade(module: Any, rec: _Recorder, ini_path: Path | None) -> None:
     with _offline_operations(rec, ini_path):
         try:
             upgrade()
+        except RenderStopped as e:
+            rec.error("revision-render-error", f"upgrade(): {e.message}",
+                      _tb_line(e.__traceback__, rec.real_path) or 1)
         except BaseException as e:  # noqa: BLE001 - keep what was emitted so far
             if isinstance(e, KeyboardInterrupt):
                 raise
@@ -353,29 +390,35 @@ def _run_upgrade(module: Any, rec: _Recorder, ini_path: Path | None) -> None:
 
 
 def render_revision(path: Path, display: str, *, ini_path: Path | None = None) -> MigrationSource:
-    """One revision file rendered offline (attributes, statements, diagnostics). Never raises
-    for a broken revision; an unreadable file is a diagnostic too. Sets up sys.path (with
-    alembic.ini's prepend_sys_path), the environment and stdout as :func:`render_revisions`."""
+    """One revision file rendered offline, in this process (attributes, statements,
+    diagnostics). Never raises for a broken revision. Sets up sys.path (with alembic.ini's
+    prepend_sys_path), the environment and stdout as :func:`render_revisions`. Revision code
+    runs here with this process's environment: :mod:`.isolated` renders in child processes."""
     path = Path(path)
     script_dir = path.parent.parent if path.parent.name == "versions" else path.parent
-    sys_path: list[Path] = []
-    if ini_path is not None:
-        from .project import from_alembic_ini
-
-        try:
-            project = from_alembic_ini(Path(ini_path))
-            sys_path = project.sys_path if project else []
-        except MigratorError:
-            pass
     [source] = render_revisions([(path, display)], script_dir=script_dir, ini_path=ini_path,
-                                sys_path=sys_path)
+                                sys_path=ini_sys_path(ini_path))
     return source
 
 
-def _render_one(path: Path, display: str, ini_path: Path | None) -> MigrationSource:
-    """One revision, rendered inside the set-up of :func:`render_revisions`."""
+def ini_sys_path(ini_path: Path | None) -> list[Path]:
+    """alembic.ini's prepend_sys_path (nothing for a missing or broken ini)."""
+    if ini_path is None:
+        return []
+    from .project import from_alembic_ini
+
+    try:
+        project = from_alembic_ini(Path(ini_path))
+    except MigratorError:
+        return []
+    return project.sys_path if project else []
+
+
+def _render_one(path: Path, display: str, ini_path: Path | None,
+                budget: Budget | None = None) -> MigrationSource:
+    """One revision, rendered inside the set-up of :class:`OfflineRenderer`."""
     real = str(path.resolve())
-    rec = _Recorder(real_path=real, display=display)
+    rec = _Recorder(real_path=real, display=display, budget=budget or Budget())
     src = MigrationSource(path=display, kind="alembic")
     try:
         data = path.read_bytes()
@@ -418,55 +461,79 @@ def read_revision_ids(text: str) -> dict[str, Any]:
     return out
 
 
+def import_path(script_dir: Path, files: list[Path], sys_path: list[Path] = ()) -> tuple[list[str], list[str]]:
+    """(front, back) of sys.path while revisions import: alembic.ini's prepend_sys_path, the
+    working directory and the project root (the script directory's parent) first, the script and
+    versions directories last, so the application's models and the revisions' own helpers import
+    as they would under Alembic."""
+    script = Path(script_dir).resolve()
+    front = list(dict.fromkeys(
+        [*(str(Path(p).resolve()) for p in sys_path), str(Path.cwd()), str(script.parent)]))
+    back = list(dict.fromkeys([str(script), *(str(Path(f).parent.resolve()) for f in files)]))
+    return front, back
+
+
+class OfflineRenderer:
+    """The set-up revisions render in (a context manager): sys.path, an environment that notes
+    the variables read, Python-level stdout swallowed, warnings silenced. :meth:`render` renders
+    one file; one at a time (``alembic.op`` is global)."""
+
+    def __init__(self, front: list[str], back: list[str], ini_path: Path | None = None,
+                 budget: Budget | None = None):
+        self.front, self.back, self.ini_path = front, back, ini_path
+        self.budget = budget or Budget()
+        self.missing_env: list[str] = []
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> "OfflineRenderer":
+        old_path = list(sys.path)
+        sys.path[:0] = [p for p in self.front if p not in sys.path]
+        sys.path.extend(p for p in self.back if p not in sys.path)
+        self._stack.callback(sys.path.__setitem__, slice(None), old_path)
+        self.environ, restore_env = swap_environ(self.missing_env.append)
+        self._stack.callback(restore_env)
+        self._stack.enter_context(warnings.catch_warnings())
+        warnings.simplefilter("ignore")
+        self._stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stack.close()
+
+    def render(self, path: Path, display: str) -> MigrationSource:
+        self.missing_env.clear()
+        self.environ.read.clear()
+        self.environ.lenient = False
+        src = _render_one(path, display, self.ini_path, self.budget)
+        failed = any(f.rule in ("revision-import-error", "revision-render-error")
+                     for f in src.diagnostics)
+        if self.missing_env and failed:
+            # It failed on an unset environment variable: render again with unset
+            # variables reading as "", and say so. (A revision that handles the
+            # KeyError itself keeps its own fallback.)
+            self.missing_env.clear()
+            self.environ.lenient = True
+            src = _render_one(path, display, self.ini_path, self.budget)
+            for var in dict.fromkeys(self.missing_env):
+                src.diagnostics.append(Finding(
+                    "missing-environment-variable", Severity.WARNING,
+                    Location(display, _env_line(src.text, var), 1),
+                    f"reads environment variable {var}, which is not set for rendering "
+                    "(revisions render with only the variables named in [tool.migrator] "
+                    "render_env); rendered with an empty value, so what it emits may differ"))
+        src.read_env = tuple(sorted(self.environ.read))
+        return src
+
+
 def render_revisions(files: list[tuple[Path, str]], *, script_dir: Path,
                      ini_path: Path | None = None,
                      sys_path: list[Path] = ()) -> list[MigrationSource]:
-    """Render many revision files of one script directory (not yet ordered).
-
-    While the revisions import, ``sys_path`` (alembic.ini's prepend_sys_path), the working
-    directory and the project root (the script directory's parent) come first on sys.path, and
-    the script and versions directories last, so the application's models and the revisions'
-    own helpers import as they would under Alembic. Output printed by revisions is swallowed so
-    it cannot corrupt a JSON report. Renders one revision at a time (``alembic.op`` is global).
-    """
-    script = script_dir.resolve()
-    front = [str(p) for p in dict.fromkeys(
-        [*(str(Path(p).resolve()) for p in sys_path), str(Path.cwd()), str(script.parent)])]
-    back = [str(p) for p in dict.fromkeys(
-        [str(script), *(str(f.parent.resolve()) for f, _ in files)])]
-    old_path = list(sys.path)
-    sys.path[:0] = [p for p in front if p not in sys.path]
-    sys.path.extend(p for p in back if p not in sys.path)
-    missing_env: list[str] = []
-    environ, restore_env = swap_environ(missing_env.append)
-    out: list[MigrationSource] = []
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            for path, display in files:
-                missing_env.clear()
-                environ.lenient = False
-                src = _render_one(path, display, ini_path)
-                failed = any(f.rule in ("revision-import-error", "revision-render-error")
-                             for f in src.diagnostics)
-                if missing_env and failed:
-                    # It failed on an unset environment variable: render again with unset
-                    # variables reading as "", and say so. (A revision that handles the
-                    # KeyError itself keeps its own fallback.)
-                    missing_env.clear()
-                    environ.lenient = True
-                    src = _render_one(path, display, ini_path)
-                    for var in dict.fromkeys(missing_env):
-                        src.diagnostics.append(Finding(
-                            "missing-environment-variable", Severity.WARNING,
-                            Location(display, _env_line(src.text, var), 1),
-                            f"reads environment variable {var}, which is not set; rendered "
-                            "offline with an empty value, so what it emits may differ"))
-                out.append(src)
-    finally:
-        restore_env()
-        sys.path[:] = old_path
-    return out
+    """Render many revision files of one script directory (not yet ordered) in this process,
+    inside an :class:`OfflineRenderer`. Output printed by revisions through ``sys.stdout`` is
+    swallowed. :func:`migrator.sources.isolated.render_isolated` is the same in child processes."""
+    front, back = import_path(script_dir, [f for f, _ in files], sys_path)
+    with OfflineRenderer(front, back, ini_path) as renderer:
+        return [renderer.render(path, display) for path, display in files]
 
 
 def _env_line(text: str, var: str) -> int:

@@ -19,7 +19,8 @@ from pathlib import Path, PurePosixPath
 from ..config import Config
 from ..errors import UsageError
 from ..model import MigrationSource
-from .alembic_offline import read_revision_ids, render_revisions
+from .alembic_offline import read_revision_ids
+from .isolated import RenderSettings, render_isolated
 from .project import AlembicProject, from_alembic_ini, from_pyproject, project_in_directory
 from .revision_graph import order_revisions
 from .sql_layouts import is_down_file
@@ -164,6 +165,7 @@ class _Loader:
         self.excluded = _Excluder(config)
         self.seen: set[Path] = set()
         self.sources: list[MigrationSource] = []
+        self.render_settings = RenderSettings.from_config(config)
 
     def _fresh(self, path: Path) -> Path | None:
         """The resolved path when not loaded yet, else None."""
@@ -199,8 +201,8 @@ class _Loader:
                     elsewhere.append(rid["revision"])
                 continue
             keep.append((path, display))
-        rendered = render_revisions(keep, script_dir=script_dir, ini_path=ini_path,
-                                    sys_path=sys_path)
+        rendered = render_isolated(keep, script_dir=script_dir, ini_path=ini_path,
+                                   sys_path=sys_path, settings=self.render_settings)
         self.sources.extend(order_revisions(rendered, known_elsewhere=elsewhere))
 
     def project(self, project: AlembicProject, arg: str | None) -> None:

@@ -2,8 +2,11 @@
 
 Data migrations use the bind the way they would online: ``conn.execute(text(...))``,
 ``.fetchall()``, ORM sessions, ``sa.inspect(conn)``, ``conn.commit()``. Offline there is no
-server, so this module gives SQLAlchemy a PostgreSQL dialect whose DBAPI answers every query
-with no rows: each statement executed is handed to ``on_execute(construct, params,
+server, so this module gives SQLAlchemy a PostgreSQL dialect whose DBAPI answers every query as
+an empty database would: no rows, except that an aggregate without GROUP BY (``count(*)``,
+``max(id)``) and a SELECT without FROM give their one row (a count is 0, anything else NULL
+unless it is a literal), and UPDATE / DELETE touch 0 rows. So ``while q.count() > 0`` and
+``if conn.execute(...).rowcount == 0: break`` loops end offline. each statement executed is handed to ``on_execute(construct, params,
 autocommit)`` (autocommit: the connection was set to ``isolation_level="AUTOCOMMIT"``), each
 attempt to read rows to ``on_read()`` and each ``commit()`` / ``rollback()`` to ``on_commit(word)``.
 The connection is a genuine
@@ -32,6 +35,45 @@ class _Hooks:
     on_commit: Callable[[str], None] | None = None
 
 
+def _value(node: Any) -> Any:
+    """What an empty database answers for one selected expression of a one-row SELECT."""
+    from sqlglot import exp
+
+    node = node.unalias() if isinstance(node, exp.Alias) else node
+    if isinstance(node, exp.Count):
+        return 0
+    if isinstance(node, exp.Literal):
+        return node.to_py()
+    if isinstance(node, exp.Coalesce):  # coalesce(max(id), 0)
+        for arg in [node.this, *node.expressions]:
+            value = _value(arg)
+            if value is not None:
+                return value
+    return None
+
+
+def _one_row(sql: str) -> tuple[list[str], tuple] | None:
+    """(column names, the row) when the SELECT gives one row on an empty database: an aggregate
+    without GROUP BY, or no FROM at all. None: it gives no rows."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(sql, read="postgres")
+    except Exception:  # noqa: BLE001 - unparseable: no rows
+        return None
+    if not isinstance(tree, exp.Select) or tree.args.get("group") is not None:
+        return None
+    projections = tree.expressions
+    has_from = tree.args.get("from_", tree.args.get("from")) is not None
+    if has_from and not any(p.find(exp.AggFunc) for p in projections):
+        return None
+    if has_from and tree.args.get("having") is not None:
+        return None
+    names = [p.alias_or_name if p.alias_or_name not in ("", "*") else "?column?" for p in projections]
+    return names, tuple(_value(p) for p in projections)
+
+
 class _Cursor:
     arraysize = 1
     rowcount = 0
@@ -40,30 +82,47 @@ class _Cursor:
     def __init__(self) -> None:
         self.description: list | None = None
         self.description_override: list | None = None
+        self._rows: list[tuple] = []
 
     def execute(self, sql: str, params: Any = None) -> None:
-        self.description = self.description_override or self._describe(sql)
+        self._rows = []
+        self.description = self.description_override
         self.description_override = None
+        if not _RETURNS_ROWS.search(sql or ""):
+            return
+        if self.description is None:
+            self.description = []
+        if re.match(r"\s*(?:\(\s*)*(?:SELECT|WITH)\b", sql or "", re.IGNORECASE):
+            found = _one_row(sql)
+            if found is not None:
+                names, row = found
+                if not self.description:
+                    self.description = [(n, None, None, None, None, None, None) for n in names]
+                width = len(self.description)
+                self._rows = [tuple(row[:width]) + (None,) * (width - len(row))]
 
     def executemany(self, sql: str, seq: Any) -> None:
         self.description = None
+        self._rows = []
 
-    def _describe(self, sql: str) -> list | None:
-        return [] if _RETURNS_ROWS.search(sql or "") else None
-
-    def _read(self, value: Any) -> Any:
+    def _read(self) -> None:
         if _Hooks.on_read is not None:
             _Hooks.on_read()
-        return value
 
-    def fetchone(self) -> None:
-        return self._read(None)
+    def fetchone(self) -> tuple | None:
+        self._read()
+        return self._rows.pop(0) if self._rows else None
 
     def fetchmany(self, size: int | None = None) -> list:
-        return self._read([])
+        self._read()
+        size = size or self.arraysize
+        out, self._rows = self._rows[:size], self._rows[size:]
+        return out
 
     def fetchall(self) -> list:
-        return self._read([])
+        self._read()
+        out, self._rows = self._rows, []
+        return out
 
     def close(self) -> None:
         pass

@@ -22,8 +22,10 @@ class LenientEnviron(MutableMapping):
         self._real = real
         self._on_missing = on_missing
         self.lenient = False
+        self.read: set[str] = set()  # every variable looked up, set or not (for cache keys)
 
     def __getitem__(self, key: str) -> str:
+        self.read.add(key)
         try:
             return self._real[key]
         except KeyError:
@@ -45,9 +47,12 @@ class LenientEnviron(MutableMapping):
         return len(self._real)
 
     def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
         return self._real.get(key, default)
 
     def __contains__(self, key: object) -> bool:
+        if isinstance(key, str):
+            self.read.add(key)
         return key in self._real
 
     def copy(self) -> dict:
