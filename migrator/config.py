@@ -135,6 +135,8 @@ RANGES: dict[str, Range] = {
     "backfill_max_batch": Range(1, 10_000_000),
     "backfill_pause_ms": Range(0, 3_600_000),
     "backfill_max_rate": Range(0, 1e12, low_open=True, why="rows per second"),
+    "render_timeout": Range(0, 3600, low_open=True, why="seconds one revision may take to render"),
+    "render_max_statements": Range(1, 10_000_000),
 }
 
 
