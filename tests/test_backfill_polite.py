@@ -10,11 +10,13 @@ import psycopg
 import pytest
 from sqlalchemy import create_engine, text
 
+import migrator.backfill.run as backfill_run
 from migrator.backfill.run import backfill_status, run_backfill
 from migrator.backfill.spec import BackfillSpec
 from migrator.config import Config
 from migrator.dburl import normalize_url
 from migrator.errors import IndeterminateError
+from tests.support.work import FakeClock
 
 SPEC = BackfillSpec("users", {"n": "n + 1"}, batch_size=50, name="users.n")
 QUICK_RETRY = dict(lock_timeout_ms=50, retry_base_delay=0.05, retry_max_delay=0.2)
@@ -73,19 +75,32 @@ def test_lock_never_free_is_indeterminate_and_resumable(users):
     assert r.rows_done == 300 and n_counts(engine) == (300, 1, 1)
 
 
-def test_max_rate_caps_rows_per_second(users):
-    url, engine = users
-    t0 = time.monotonic()
-    run_backfill(url, SPEC, revision="r", release="1", config=Config(backfill_max_rate=1000))
-    assert time.monotonic() - t0 >= 0.29  # 300 rows at <= 1000 rows/s
-    assert n_counts(engine) == (300, 1, 1)
+@pytest.fixture
+def clock(monkeypatch):
+    """The backfill's clock, moved only by its own sleeps: the pauses it takes are exact."""
+    fake = FakeClock()
+    monkeypatch.setattr(backfill_run, "time", fake)
+    return fake
 
 
-def test_pause_between_batches(users):
+def test_max_rate_caps_rows_per_second(users, clock):
     url, engine = users
-    t0 = time.monotonic()
+    r = run_backfill(url, SPEC, revision="r", release="1", config=Config(backfill_max_rate=1000))
+    assert r.batches == 6 and n_counts(engine) == (300, 1, 1)
+    # after each batch of 50 rows it waits until 50 more rows fit under 1000 rows/s
+    assert clock.sleeps == pytest.approx([0.05] * 6)
+
+
+def test_pause_between_batches(users, clock):
+    url, engine = users
     r = run_backfill(url, SPEC, revision="r", release="1", config=Config(backfill_pause_ms=100))
-    assert r.batches == 6 and time.monotonic() - t0 >= 0.6
+    assert r.batches == 6 and clock.sleeps == pytest.approx([0.1] * 6)
+
+
+def test_no_pause_and_no_rate_means_no_sleep(users, clock):
+    url, engine = users
+    r = run_backfill(url, SPEC, revision="r", release="1", config=Config())
+    assert r.batches == 6 and clock.sleeps == []
 
 
 def test_two_runners_of_one_backfill_never_both_do_a_batch(users):

@@ -9,11 +9,13 @@ import time
 import pytest
 from sqlalchemy import create_engine, text
 
+import migrator.backfill.run as backfill_run
 from migrator.backfill.run import backfill_status, pending_backfills, run_backfill
 from migrator.backfill.spec import BackfillSpec
 from migrator.config import Config
 from migrator.dburl import normalize_url
 from migrator.errors import RefusedError, UsageError
+from tests.support.work import FakeClock
 
 CFG = Config(backfill_min_batch=10, backfill_max_batch=200)
 
@@ -214,20 +216,59 @@ def test_postgres_casts_in_the_expression_survive_binding(pg_url):
     engine.dispose()
 
 
-def test_batch_size_adapts_towards_the_target_duration(db):
+@pytest.fixture
+def row_cost(monkeypatch):
+    """Batches cost a set time per row on the backfill's clock (a busy machine cannot change
+    what the sizing sees): ``row_cost(seconds)`` sets it (powers of two keep the sums exact)."""
+    clock = FakeClock()
+    cost = {"s": 0.0}
+
+    class TimedBatcher(backfill_run.Batcher):
+        def run(self, conn, last, size, stop):
+            new_last, walked, changed = super().run(conn, last, size, stop)
+            clock.advance(walked * cost["s"])
+            return new_last, walked, changed
+
+    monkeypatch.setattr(backfill_run, "time", clock)
+    monkeypatch.setattr(backfill_run, "Batcher", TimedBatcher)
+    return lambda seconds: cost.update(s=seconds)
+
+
+def test_batch_size_adapts_towards_the_target_duration(db, row_cost):
     url, engine = db
     make_users(engine, 400)
-    slow = "n + 1 + (CASE WHEN pg_sleep(0.001) IS NULL THEN 0 ELSE 0 END)" \
-        if url.startswith("postgres") else "n + 1 + length(randomblob(200000)) * 0"
+    row_cost(2 ** -10)  # 0.98 ms a row
     cfg = Config(backfill_target_ms=20, backfill_min_batch=5, backfill_max_batch=100)
-    r = run_backfill(url, BackfillSpec("users", {"n": slow}), revision="r", release="1", config=cfg)
-    final = backfill_status(engine)[0]["batch_size"]
+    r = run_backfill(url, BackfillSpec("users", {"n": "n + 1"}), revision="r", release="1", config=cfg)
     assert r.rows_done == 400 and counts(engine)["max_n"] == 1
-    assert final < 100  # shrunk from the upper bound towards the 20 ms target
-    assert sorted(r.batch_ms)[len(r.batch_ms) // 2] < 60  # the median batch is near the target
+    # the first batch (the upper bound, 100 rows) took 98 ms: the rest are sized for 20 ms
+    assert r.batch_ms == [100 * 1000 / 1024] + [20 * 1000 / 1024] * 15
+    assert backfill_status(engine)[0]["batch_size"] == 20
 
 
-def test_fast_batches_grow_up_to_the_maximum(db):
+def test_one_slow_batch_shrinks_the_next_and_growth_waits(db, row_cost, monkeypatch):
+    url, engine = db
+    make_users(engine, 1000)
+    sizes = []
+    real = backfill_run.next_batch_size
+
+    def spy(size, ms, walked, costs, target, lo, hi):
+        out = real(size, ms, walked, costs, target, lo, hi)
+        sizes.append(out)
+        row_cost(2 ** -7 if len(sizes) == 2 else 2 ** -14)  # the third batch is slow
+        return out
+
+    monkeypatch.setattr(backfill_run, "next_batch_size", spy)
+    row_cost(2 ** -14)  # 0.06 ms a row
+    cfg = Config(backfill_target_ms=20, backfill_min_batch=2, backfill_max_batch=200)
+    run_backfill(url, BackfillSpec("users", {"n": "n + 1"}), revision="r", release="1", config=cfg)
+    assert counts(engine)["once"] == 1000
+    # 0.06 ms a row: 200 (capped); one batch at 7.8 ms a row: 2 at once; growth waits until
+    # the slow batch is out of the last five, then is x4 a step
+    assert sizes[:8] == [200, 200, 2, 2, 2, 2, 2, 8]
+
+
+def test_fast_batches_grow_up_to_the_maximum(db, row_cost):
     url, engine = db
     make_users(engine, 13000)
     cfg = Config(backfill_target_ms=1000, backfill_min_batch=10, backfill_max_batch=5000)

@@ -5,7 +5,6 @@ the real ``migrator`` command line, the way a deploy pipeline runs it."""
 from __future__ import annotations
 
 import json
-import random
 import re
 import socket
 import subprocess
@@ -142,7 +141,12 @@ def test_eight_runners_started_together_apply_each_revision_exactly_once(app_url
 
 # -- crash anywhere ------------------------------------------------------------------------------
 
-KILL_POINTS = 20
+# Where a run is killed: (step of ROLLOUT, fraction of that step's work in a clean run). Each step
+# that does work is cut early and late; the long first step (e110's DDL and 20k-row backfill, then
+# e111's concurrent index) also in the middle. The step's work starts at its first history write,
+# so every point lands inside a revision, inside a backfill or between revisions, never while
+# Python starts. (Twenty seeded random points cost two minutes of every suite run.)
+KILL_POINTS = [(0, 0.1), (0, 0.5), (0, 0.9), (2, 0.5), (3, 0.3), (3, 0.8), (5, 0.5)]
 
 
 def _history_rows(url: str) -> int:
@@ -164,13 +168,10 @@ def _crash_state(url: str, rows_before: int) -> str:
     return "between" if rows > rows_before else "before"
 
 
-def test_sigkill_at_random_points_then_rerun_equals_a_clean_run(pg_server, template, clean_run):
-    rng = random.Random(1126)
+def test_sigkill_at_points_of_every_step_then_rerun_equals_a_clean_run(pg_server, template, clean_run):
     work = clean_run["work"]
-    points = []
-    for _ in range(KILL_POINTS):  # a step with work, and a moment within that work
-        step = rng.choices(range(len(ROLLOUT)), weights=work)[0]
-        points.append((step, rng.uniform(0.0, work[step])))
+    assert {step for step, _ in KILL_POINTS} == {i for i, w in enumerate(work) if w > 0}, work
+    points = [(step, fraction * work[step]) for step, fraction in KILL_POINTS]
 
     def one(point):
         step, delay = point
@@ -203,8 +204,8 @@ def test_sigkill_at_random_points_then_rerun_equals_a_clean_run(pg_server, templ
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(one, points))
     print("kill points landed:", sorted(landed))
-    # the points must hit the runner at work, not only while Python starts
-    assert sum(state != "before" for state in landed) >= KILL_POINTS // 2, landed
+    # the points hit the runner at work, not only while Python starts
+    assert "before" not in landed and len(landed) == len(KILL_POINTS), landed
 
 
 # -- database restart ----------------------------------------------------------------------------
@@ -285,23 +286,28 @@ def test_lock_held_past_the_retry_budget_gives_up_cleanly_without_blocking_traff
     holder = psycopg.connect(app_url)
     holder.execute("SELECT count(*) FROM users").fetchone()  # ACCESS SHARE until rollback
     stop = threading.Event()
-    worst = [0.0]
+    refused: list[str] = []
+    served = [0]
 
     def traffic():
+        # an application statement never waits behind the migration for longer than the
+        # migration's lock_timeout; one that queued until the holder ends would hit its own
         with psycopg.connect(app_url, autocommit=True) as c:
+            c.execute("SET lock_timeout = '10s'")
             while not stop.is_set():
-                t = time.perf_counter()
-                c.execute("UPDATE users SET email = email WHERE id = 7")
-                c.execute("SELECT first_name FROM users WHERE id = 8").fetchone()
-                worst[0] = max(worst[0], time.perf_counter() - t)
+                try:
+                    c.execute("UPDATE users SET email = email WHERE id = 7")
+                    c.execute("SELECT first_name FROM users WHERE id = 8").fetchone()
+                    served[0] += 1
+                except psycopg.errors.LockNotAvailable as e:
+                    refused.append(str(e))
                 time.sleep(0.01)
 
     th = threading.Thread(target=traffic)
     th.start()
     try:
-        t = time.perf_counter()
-        r = migrator("expand", "--release", "1.1.0", "--database-url", app_url, env=env)
-        elapsed = time.perf_counter() - t
+        # the holder never lets go while the runner works: only its retry budget ends the run
+        r = migrator("expand", "--release", "1.1.0", "--database-url", app_url, env=env, timeout=90)
     finally:
         stop.set()
         th.join()
@@ -312,13 +318,10 @@ def test_lock_held_past_the_retry_budget_gives_up_cleanly_without_blocking_traff
     # the runner and this suite's brief say 1: reported for a decision.)
     assert r.returncode == 1, f"exit {r.returncode}\n{r.stderr[-800:]}"
     assert "lock" in r.stdout + r.stderr
-    assert elapsed < 30, f"gave up only after {elapsed:.1f}s"
     assert schema_dump(app_url) == before, "something was half-applied"
     assert_history_truthful(app_url)
     assert "e110_add_full_name" not in history_applied(app_url)
-    # (+0.7 s of scheduling slack on a busy box; without lock_timeout the wait is the whole budget)
-    assert worst[0] < lock_timeout_ms / 1000 + 0.7, (
-        f"traffic waited {worst[0]:.2f}s behind the migration (lock_timeout {lock_timeout_ms} ms)")
+    assert not refused and served[0] > 0, f"traffic queued behind the migration: {refused[:1]}"
 
 
 # -- the linter against hostile SQL ----------------------------------------------------------------

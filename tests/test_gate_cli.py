@@ -68,22 +68,19 @@ def test_wait_succeeds_when_a_concurrent_runner_finishes_the_expand(pg_url, caps
         execute(pg_url, "UPDATE migrator_history SET status = 'applied' WHERE revision = 'e110'")
 
     t = threading.Thread(target=finish)
-    started = time.monotonic()
     t.start()
     code, out, err = run_cli(["gate", "ready", "-r", "1.1.0", "--database-url", pg_url, "--wait", "20",
                               "--interval", "0.2", "--format", "json"], capsys)
     t.join()
-    assert code == 0 and json_out(out)["verdict"] == "pass"
-    assert time.monotonic() - started < 10
+    assert code == 0 and json_out(out)["verdict"] == "pass"  # not exit 3: it saw the change
     assert "waiting for gate ready 1.1.0: fail" in err
 
 
 def test_wait_times_out_with_exit_3(pg_url, capsys):
     add_history(pg_url, ("e110", "expand", "1.1.0", "failed"))
-    started = time.monotonic()
     code, out, err = run_cli(["gate", "ready", "-r", "1.1.0", "--database-url", pg_url, "--wait", "0.6",
                               "--interval", "0.2", "--format", "json"], capsys)
-    assert code == 3 and time.monotonic() - started < 5
+    assert code == 3
     assert err.count("waiting for gate ready 1.1.0: fail") == 1  # one line per change, not per poll
     assert "wait_timed_out" in {r["code"] for r in json_out(out)["reasons"]}
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -236,18 +235,21 @@ def test_explain_prints_a_rule_and_suggests_close_names(project, capsys):
     assert code == 2 and "unknown rule 'zzzzzz'" in err
 
 
-def test_help_is_fast_and_imports_no_parser():
-    code = ("import sys, time; t=time.perf_counter(); from migrator.cli import main\n"
-            "try:\n    main(['--help'])\nexcept SystemExit: pass\n"
-            "print('SQLGLOT' if 'sqlglot' in sys.modules else 'NOSQLGLOT', "
-            "'ALEMBIC' if 'alembic' in sys.modules else 'NOALEMBIC', time.perf_counter()-t)")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    last = proc.stdout.strip().splitlines()[-1].split()
-    assert last[:2] == ["NOSQLGLOT", "NOALEMBIC"]
-    assert float(last[2]) < 1.0
-    t0 = time.perf_counter()
-    subprocess.run([str(MIGRATOR), "lint", "--help"], check=True, capture_output=True)
-    assert time.perf_counter() - t0 < 2.0
+HEAVY = ("sqlglot", "alembic", "sqlalchemy", "psycopg")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["lint", "--help"]])
+def test_help_imports_no_parser_and_no_database_library(args):
+    """Help is read interactively: it loads the command line only (its time is printed by
+    benchmarks/lint_bench.py, not asserted here)."""
+    code = ("import sys; from migrator.cli import main\n"
+            f"try:\n    main({args!r})\nexcept SystemExit: pass\n"
+            f"print([m for m in {HEAVY!r} if m in sys.modules])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "Usage:" in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_clirunner_exit_codes(project):

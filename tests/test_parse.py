@@ -7,8 +7,6 @@ the first ColumnSpec; ``con.<field>`` for the ConstraintSpec; ``n`` for the numb
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import sqlglot
 from sqlglot import exp
@@ -614,14 +612,20 @@ def test_generated_column_without_stored_is_virtual_from_pg18():
     assert stored.generated_stored is True
 
 
-def test_parse_throughput():
-    """Lint runs over thousands of files: parsing must stay in the thousands of statements/s."""
-    sqls = [c[0] for c in CASES] * 3
-    t0 = time.perf_counter()
-    for s in sqls:
-        parse(s)
-    rate = len(sqls) / (time.perf_counter() - t0)
-    assert rate > 800, f"{rate:.0f} statements/s"  # ~10k/s on an idle machine
+def test_each_statement_is_read_by_sqlglot_at_most_once_per_action(monkeypatch):
+    """Lint runs over thousands of files: a statement is parsed once, plus once per action
+    when the fallback reads the actions of an ALTER one by one. (Statements per second are
+    printed by benchmarks/sql_bench.py; no test times them.)"""
+    seen: list[str] = []
+    real = sqlglot.parse_one
+    monkeypatch.setattr(sqlglot, "parse_one", lambda sql, **kw: seen.append(sql) or real(sql, **kw))
+    total = 0
+    for case in CASES:
+        del seen[:]
+        ops = parse(case[0])
+        assert len(seen) <= 1 + len(ops), (case[0], seen)
+        total += len(seen)
+    assert total < len(CASES) * 1.1
 
 
 # ---- robustness -------------------------------------------------------------------------------
@@ -753,13 +757,18 @@ def test_alembic_offline_rendering_parses_to_the_operations_it_emits():
     assert drop_index.concurrently
 
 
-def test_bulk_insert_is_read_from_its_head_quickly():
+def test_bulk_insert_is_read_from_its_head_only(monkeypatch):
+    """Seed data: megabytes of VALUES are not handed to the SQL parser or tokenizer."""
+    handed: list[int] = []
+    real_parse, real_tokenize = sqlglot.parse_one, sqlglot.Dialect.tokenize
+    monkeypatch.setattr(sqlglot, "parse_one", lambda sql, **kw: handed.append(len(sql)) or real_parse(sql, **kw))
+    monkeypatch.setattr(sqlglot.Dialect, "tokenize",
+                        lambda self, sql, **kw: handed.append(len(sql)) or real_tokenize(self, sql, **kw))
     rows = ",\n".join(f"({i}, 'name {i}; with (parens', '2024-01-01')" for i in range(20000))
     sql = f'INSERT INTO app."Seed" (a, b, c) VALUES {rows}'
-    t0 = time.perf_counter()
     ops = parse(sql)
-    assert time.perf_counter() - t0 < 0.2
     assert [(o.kind, o.schema, o.table, o.sql) for o in ops] == [("insert", "app", "Seed", sql)]
+    assert max(handed, default=0) <= 2000
 
 
 @pytest.mark.parametrize("sql", [

