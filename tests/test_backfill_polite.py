@@ -37,12 +37,17 @@ def n_counts(engine) -> tuple[int, int, int]:
         return tuple(c.execute(text("SELECT count(*) FILTER (WHERE n = 1), min(n), max(n) FROM users")).one())
 
 
-def hold_row_lock(url: str, seconds: float, locked: threading.Event) -> threading.Thread:
+def hold_row_lock(url: str, seconds: float, locked: threading.Event,
+                  release: threading.Event | None = None) -> threading.Thread:
+    """Lock row 120 for ``seconds``, or until ``release`` is set when one is given."""
     def hold():
         with psycopg.connect(url) as c:
             c.execute("SELECT * FROM users WHERE id = 120 FOR UPDATE")
             locked.set()
-            time.sleep(seconds)
+            if release is None:
+                time.sleep(seconds)
+            else:
+                release.wait(120)
             c.rollback()
 
     t = threading.Thread(target=hold)
@@ -62,11 +67,14 @@ def test_lock_timeout_is_retried_with_backoff_until_the_lock_is_free(users):
 
 def test_lock_never_free_is_indeterminate_and_resumable(users):
     url, engine = users
-    locked = threading.Event()
-    t = hold_row_lock(url, 1.0, locked)
+    locked, release = threading.Event(), threading.Event()
+    t = hold_row_lock(url, 0, locked, release)  # held until the backfill gave up
     locked.wait(10)
-    with pytest.raises(IndeterminateError, match="lock wait timed out 3 times") as err:
-        run_backfill(url, SPEC, revision="r", release="1", config=Config(retry_attempts=3, **QUICK_RETRY))
+    try:
+        with pytest.raises(IndeterminateError, match="lock wait timed out 3 times") as err:
+            run_backfill(url, SPEC, revision="r", release="1", config=Config(retry_attempts=3, **QUICK_RETRY))
+    finally:
+        release.set()
     assert err.value.exit_code == 3
     [st] = backfill_status(engine)
     assert st["status"] == "running" and st["rows_done"] == 100 and st["last_key"] == [100]
