@@ -108,11 +108,12 @@ def _alembic_upgrade(url: str, target: str) -> None:
     from alembic import command
 
     from migrator.dburl import normalize_url
-    from migrator.runner.catalog import load_catalog
+    from migrator.runner.alembic_run import alembic_config
+    from migrator.script import load_catalog
 
     catalog = load_catalog(Config(root=SAMPLE, alembic_ini="alembic.ini"))
     sa_url = normalize_url(url).render_as_string(hide_password=False)
-    command.upgrade(catalog.alembic_config(sa_url), target)
+    command.upgrade(alembic_config(catalog, sa_url), target)
 
 
 def test_sample_project_step_by_step_with_plain_alembic(pg_url, capsys):

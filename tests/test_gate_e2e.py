@@ -73,7 +73,7 @@ def test_release_by_release_with_registered_instances(pg_url):
 
 
 def _catalog(config):
-    from migrator.runner.catalog import load_catalog
+    from migrator.script import load_catalog
 
     return load_catalog(config)
 

@@ -8,7 +8,7 @@ import sys
 
 from migrator.config import load_config
 from migrator.runner import api
-from migrator.runner.catalog import load_catalog
+from migrator.script import load_catalog
 from tests.support.sample import cli
 
 

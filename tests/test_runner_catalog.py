@@ -9,7 +9,7 @@ import pytest
 
 from migrator.config import Config, load_config
 from migrator.errors import UsageError
-from migrator.runner.catalog import load_catalog
+from migrator.script import load_catalog
 from tests.support.sample import copy_sample
 
 

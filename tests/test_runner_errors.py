@@ -12,7 +12,7 @@ import pytest
 
 from migrator.errors import RefusedError, UsageError
 from migrator.runner import api
-from migrator.runner.catalog import load_catalog
+from migrator.script import load_catalog
 from tests.support.sample import (cli, config_for, copy_sample, history_rows, run_cli, cli_env,
                                   columns)
 
@@ -105,8 +105,8 @@ def test_broken_revision_script_exits_2_naming_the_file(tmp_path, sqlite_url, ca
     project = copy_sample(tmp_path)
     name, body, words = BROKEN[case]
     path = _write(project, name, body)
-    with pytest.raises(UsageError) as e:
-        load_catalog(config_for(project, sqlite_url))
+    with pytest.raises(UsageError) as e:  # the catalog refuses it, or the import before applying
+        api.expand(config_for(project, sqlite_url), "1.3.0")
     assert words in str(e.value)
     code, out, err = cli(["expand", "-r", "1.3.0", "-d", str(project), "--database-url", sqlite_url], capsys)
     assert code == 2

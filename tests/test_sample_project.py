@@ -13,7 +13,8 @@ from alembic import command
 
 from migrator.config import load_config
 from migrator.runner import api
-from migrator.runner.catalog import load_catalog
+from migrator.runner.alembic_run import alembic_config
+from migrator.script import load_catalog
 from tests.support.sample import cli, columns, copy_sample, execute, history_rows, scalar
 
 
@@ -62,7 +63,7 @@ def test_plain_alembic_upgrade_heads_still_works_and_migrator_adopts_it(tmp_path
 def test_plain_alembic_api_upgrade_heads_on_postgres(tmp_path, pg_url):
     project = copy_sample(tmp_path)
     catalog = load_catalog(load_config(project, environ={}))
-    cfg = catalog.alembic_config(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    cfg = alembic_config(catalog, pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
     command.upgrade(cfg, "e100_create_tables")
     execute(pg_url, "INSERT INTO users (first_name, last_name, email) VALUES ('Ada', 'Lovelace', 'a@x')")
     command.upgrade(cfg, "heads")

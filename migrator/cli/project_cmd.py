@@ -129,14 +129,16 @@ def init_project(directory: Path) -> list[str]:
     from alembic import command
     from alembic.config import Config as AlembicConfig
 
-    from ..config import Config
-    from ..runner.catalog import locate
+    from ..script.project import from_alembic_ini
 
     directory = directory.resolve()
     done: list[str] = []
     ini = directory / "alembic.ini"
     if ini.is_file():
-        script_location, _ = locate(Config(root=directory, alembic_ini=str(ini)))
+        project = from_alembic_ini(ini)
+        if project is None:
+            raise UsageError("no script_location in the [alembic] section", path=str(ini))
+        script_location = project.script_dir
         done.append(f"found the Alembic project {ini} (scripts in {script_location})")
     else:
         directory.mkdir(parents=True, exist_ok=True)
@@ -178,7 +180,8 @@ def create_revision(config, *, phase: str, release: str, message: str,
     contract revision depends on the current expand head."""
     from alembic import command
 
-    from ..runner.catalog import load_catalog
+    from ..runner.alembic_run import alembic_config
+    from ..script import load_catalog
 
     if phase not in ("expand", "contract"):
         raise UsageError(f"--phase must be expand or contract, got {phase!r}")
@@ -195,7 +198,7 @@ def create_revision(config, *, phase: str, release: str, message: str,
     depends_on = catalog.heads["expand"] if phase == "contract" else None
     if depends_on:
         kwargs["depends_on"] = depends_on
-    cfg = catalog.alembic_config()
+    cfg = alembic_config(catalog)
     cfg.attributes["migrator_phase"] = phase
     cfg.attributes["migrator_release"] = release.strip()
     try:

@@ -2,7 +2,6 @@
 
 - ``core``: the verdicts (``evaluate(kind, release, ...) -> GateResult``), decided from
 - ``snapshot``: one read-only read of the history, backfill and instance tables;
-- ``catalog_cache``: the catalog facts the gate needs, cached on disk;
 - ``registry``: application instances (``register_instance``, ``require_compatible``);
 - ``server``: ``migrator serve`` (probe and decision endpoints);
 - ``notify``: webhooks for phase and backfill events;

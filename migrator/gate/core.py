@@ -20,6 +20,7 @@ from ..dberrors import REJECTED, classify, reason
 from ..dburl import redact_text
 from ..errors import UsageError
 from ..releases import parse_release, release_label
+from ..script import Catalog, find_project, load_catalog
 from ..state import Attempt, States, catalog_entries, derive
 from ..window import MigrationRecord, Window
 from .snapshot import Snapshot, libpq_url, take_snapshot, take_snapshot_libpq
@@ -108,18 +109,14 @@ def _jsonable(d: dict) -> dict:
 
 # -- the catalog on disk ---------------------------------------------------------------------
 
-def load_catalog_if_any(config: Config | None):
-    """The runner's catalog for the configured Alembic project, or None when no project is
-    configured here (the gate then answers from the history table alone, with a warning)."""
+def load_catalog_if_any(config: Config | None) -> Catalog | None:
+    """The catalog of the configured Alembic project, or None when no project is configured
+    here (the gate then answers from the history table alone, with a warning). Reading it
+    imports neither Alembic nor any revision (see :mod:`migrator.script`)."""
     if config is None:
         return None
-    has_project = bool(config.script_location or config.alembic_ini
-                       or (config.root / "alembic.ini").is_file())
-    if not has_project:
-        return None
-    from .catalog_cache import load_gate_catalog
-
-    return load_gate_catalog(config)
+    project = find_project(config, required=False)
+    return None if project is None else load_catalog(config, project)
 
 
 # -- deciding --------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """How migrations are applied: the phase runner on Alembic.
 
-- :mod:`.catalog`  the revisions on disk, tagged and checked (no database)
+- :mod:`.alembic_run` Alembic driven from the catalog (:mod:`migrator.script`): one ScriptDirectory
+  per run, revisions imported only when applied
 - :mod:`.history`  migrator_history: every attempt, and the state it implies per revision
 - :mod:`.lock`     one runner at a time (advisory lock on PostgreSQL, file lock on SQLite)
 - :mod:`.retry`    lock_timeout retries: exponential backoff with jitter, bounded

@@ -26,7 +26,7 @@ from ..releases import parse_release
 from ..state import States
 from . import history as hist
 from .apply import Context, apply_revision, error_text
-from .catalog import Catalog, Revision, load_catalog
+from ..script import Catalog, Revision, load_catalog
 from .db import check_reachable, given_url, make_engine
 from .lock import runner_lock
 from .result import MigrationStatus, RunResult, Status, StepResult
@@ -241,6 +241,7 @@ def _forward(phase: str, config: Config, release: str, accept: dict[str, str],
             mine = [r for r in ctx.catalog.of_phase(phase) if r.release <= v]
             result.notes += _contract_gate(ctx, v, mine)
         pending = _pending(ctx, phase, v)
+        ctx.scripts.import_revisions(pending)  # a module that cannot import: refused up front
         result.notes += _lint(ctx, pending, override)
         if dry_run:
             result.steps = _planned(pending)
@@ -327,11 +328,13 @@ def rollback(config: Config, release: str, *, dry_run: bool = False,
         undo = [r for r in reversed(ctx.catalog.of_phase("expand"))
                 if r.release >= v and states.state(r.id) == "applied"]
         ids = {r.id for r in undo}
+        built_on_undone = ctx.catalog.descendants(ids)
         for r in ctx.catalog.revisions:
-            if states.state(r.id) == "applied" and r.id not in ids and ctx.catalog.ancestors(r.id) & ids:
+            if states.state(r.id) == "applied" and r.id not in ids and r.id in built_on_undone:
                 dep = sorted(ctx.catalog.ancestors(r.id) & ids)[0]
                 raise RefusedError(f"rollback refused: applied {r.phase} migration {r.id} (release "
                                    f"{r.release_text}) depends on {dep}, which would be undone")
+        ctx.scripts.import_revisions(undo)
         if dry_run:
             result.steps = _planned(undo, "downgrade")
         else:

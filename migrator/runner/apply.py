@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Callable
 
 import sqlalchemy as sa
-from alembic import command
 
+from ..backfill.api import collecting
 from ..config import Config
 from ..dburl import redact_text
 from ..store import INVALID_INDEXES
-from .catalog import Catalog, Revision
+from ..script import Catalog, Revision
+from .alembic_run import Scripts, alembic_config
 from .db import url_for_alembic
 from .history import forget_backfills, now, record_finish, record_start
 from .result import StepResult
@@ -31,6 +32,15 @@ class Context:
     catalog: Catalog
     engine: sa.Engine
     emit: Callable[[str, dict], None] = field(default=lambda event, data: None)
+    _scripts: Scripts | None = field(default=None, repr=False)
+
+    @property
+    def scripts(self) -> Scripts:
+        """The project's Alembic scripts, built once per run from the catalog."""
+        if self._scripts is None:
+            cfg = alembic_config(self.catalog, url_for_alembic(self.engine.url), stdout=io.StringIO())
+            self._scripts = Scripts(self.catalog, cfg)
+        return self._scripts
 
     @property
     def postgres(self) -> bool:
@@ -109,7 +119,7 @@ def downgrade_target(rev: Revision) -> str:
 
 def _run_alembic(ctx: Context, rev: Revision, action: str) -> list:
     """One Alembic command for one revision on a fresh connection; returns declared backfills."""
-    cfg = ctx.catalog.alembic_config(url_for_alembic(ctx.engine.url), stdout=io.StringIO())
+    scripts = ctx.scripts
     conn = ctx.engine.connect()
     try:
         if ctx.postgres:  # also in the URL's options; set here for a pooled or proxied server
@@ -117,29 +127,20 @@ def _run_alembic(ctx: Context, rev: Revision, action: str) -> list:
             if ctx.config.statement_timeout_ms:
                 conn.exec_driver_sql(f"SET statement_timeout = {int(ctx.config.statement_timeout_ms)}")
         conn.commit()  # env.py must find the connection outside a transaction
-        cfg.attributes["connection"] = conn
-        specs: list = []
+        scripts.cfg.attributes["connection"] = conn
         try:
-            from ..backfill.api import collecting
-        except ImportError:  # pragma: no cover - the backfill module is part of migrator
-            collecting = None
-        if collecting is not None:
             with collecting(revision=rev.id, release=rev.release_text) as specs:
-                _command(cfg, rev, action)
-        else:
-            _command(cfg, rev, action)
+                if action == "upgrade":
+                    scripts.run(rev.id)
+                else:
+                    scripts.run(downgrade_target(rev), downgrade=True)
+        finally:
+            scripts.cfg.attributes.pop("connection", None)
         if conn.in_transaction():
             conn.commit()
         return list(specs)
     finally:
         conn.close()
-
-
-def _command(cfg, rev: Revision, action: str) -> None:
-    if action == "upgrade":
-        command.upgrade(cfg, rev.id)
-    else:
-        command.downgrade(cfg, downgrade_target(rev))
 
 
 def _run_backfills(ctx: Context, rev: Revision, specs: list) -> list[dict]:

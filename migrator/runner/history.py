@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from .. import state as st
 from ..store import HISTORY_COLUMNS, LATEST_HISTORY, VERSION_TABLE
-from .catalog import Revision
+from ..script import Revision
 from .tables import backfills, history
 
 HistoryRow = st.Attempt  # one row of migrator_history

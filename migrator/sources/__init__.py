@@ -9,6 +9,6 @@
   environment, no network, output and time budgets. ``migrator lint`` and the runner use it.
 - :mod:`.offline_engine` -- ``op.get_bind()`` offline: a real SQLAlchemy connection to an empty
   PostgreSQL. :mod:`.offline_environ` -- unset environment variables during a render.
-- :mod:`.revision_graph` -- the order revisions run in. :mod:`.project` -- alembic.ini /
-  pyproject.toml ``script_location``.
+Finding the project and the order revisions run in belong to :mod:`migrator.script` (the
+one revision catalog); :func:`.discover.order_revisions` applies that order to what it renders.
 """

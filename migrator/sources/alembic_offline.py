@@ -27,6 +27,7 @@ from typing import Any, Iterator
 from ..errors import MigratorError
 from ..model import Finding, Location, MigrationSource, Severity, Statement
 from ..releases import parse_release
+from ..script.project import from_alembic_ini
 from ..sql.split import split_sql
 from .offline_environ import swap_environ
 
@@ -405,8 +406,6 @@ def ini_sys_path(ini_path: Path | None) -> list[Path]:
     """alembic.ini's prepend_sys_path (nothing for a missing or broken ini)."""
     if ini_path is None:
         return []
-    from .project import from_alembic_ini
-
     try:
         project = from_alembic_ini(Path(ini_path))
     except MigratorError:

@@ -18,11 +18,12 @@ from pathlib import Path, PurePosixPath
 
 from ..config import Config
 from ..errors import UsageError
-from ..model import MigrationSource
-from .alembic_offline import read_revision_ids
+from ..model import Finding, Location, MigrationSource, Severity
+from ..script import graph
+from ..script.project import (AlembicProject, find_ini, find_project, from_alembic_ini,
+                              from_pyproject, project_in_directory, script_directory_project)
+from .alembic_offline import assignment_line, read_revision_ids
 from .isolated import RenderSettings, render_isolated
-from .project import AlembicProject, from_alembic_ini, from_pyproject, project_in_directory
-from .revision_graph import order_revisions
 from .sql_layouts import is_down_file
 from .sqlfiles import _resolved_cwd, load_sql_migrations, load_sql_text
 
@@ -76,6 +77,23 @@ def order_sql_files(files: list[tuple[Path, PurePosixPath]]) -> list[tuple[Path,
     if files and all(k is not None for k in keys):
         return [f for _, f in sorted(zip(keys, files), key=lambda kf: (kf[0], _path_key(kf[1][1])))]
     return sorted(files, key=lambda f: _path_key(f[1]))
+
+
+def order_revisions(sources: list[MigrationSource],
+                    known_elsewhere: list[str] = ()) -> list[MigrationSource]:
+    """Rendered revisions in the order the runner applies them (:mod:`migrator.script.graph`:
+    one order, one tie-break); what is wrong with the graph is an error on the revision and
+    line that causes it (``revision-graph``). Every revision is still returned."""
+    nodes = [graph.Node(s.revision, tuple(s.down_revisions), tuple(s.depends_on),
+                        tuple(s.branch_labels), s.release, s.declared_phase, s.path)
+             for s in sources]
+    g = graph.build(nodes, known_elsewhere)
+    for p in g.problems:
+        src = sources[p.node]
+        line = assignment_line(src.text, p.attribute) if src.text else 1
+        src.diagnostics.append(Finding("revision-graph", Severity.ERROR,
+                                       Location(src.path, line, 1), p.message))
+    return [sources[i] for i in g.order]
 
 
 # -- excludes and display paths -----------------------------------------------------------------
@@ -226,15 +244,13 @@ class _Loader:
         if (directory / "versions").is_dir() and (
             (directory / "env.py").is_file() or any((directory / "versions").glob("*.py"))
         ):
-            ini = _find_ini(directory)
-            self.project(AlembicProject(directory, [directory / "versions"], ini,
-                                        _prepend_sys_path(ini)), arg)
+            self.project(script_directory_project(directory), arg)
             return
         if _looks_like_versions_dir(directory):
             files = [(p, _join(arg, rel)) for p, rel in _walk(directory, arg, ".py")
                      if not rel.name.startswith("_")]
             files.sort(key=lambda f: _path_key(PurePosixPath(f[1])))
-            ini = _find_ini(directory)
+            ini = find_ini(directory)
             self.revisions(files, directory.parent, ini, sys_path=_prepend_sys_path(ini))
             return
         ordered = order_sql_files(_walk(directory, arg, ".sql"))
@@ -262,7 +278,7 @@ class _Loader:
             # Its parents live beside it: known, not rendered.
             siblings = [read_revision_ids(_read_text(f)).get("revision")
                         for f in p.parent.glob("*.py") if f.resolve() != p.resolve()]
-            ini = _find_ini(p.parent)
+            ini = find_ini(p.parent)
             self.revisions([(p, arg)], script_dir, ini,
                            [r for r in siblings if isinstance(r, str)], _prepend_sys_path(ini))
         elif p.name == "alembic.ini" or p.suffix.lower() == ".ini":
@@ -300,57 +316,17 @@ def _prepend_sys_path(ini: Path | None) -> list[Path]:
     return project.sys_path if project else []
 
 
-def _find_ini(start: Path) -> Path | None:
-    for d in [start.resolve(), *start.resolve().parents][:3]:
-        if (d / "alembic.ini").is_file():
-            return d / "alembic.ini"
-    return None
-
-
-def default_project(config: Config) -> AlembicProject:
-    """The project to lint when no paths are given: ``script_location`` (a script directory or
-    a project directory), ``alembic_ini``, else alembic.ini / pyproject.toml in the root."""
-    if config.alembic_ini:
-        ini = config.resolve(config.alembic_ini)
-        if not ini.is_file():
-            raise UsageError("alembic.ini not found", path=str(ini))
-        project = from_alembic_ini(ini)
-        if project is None:
-            raise UsageError("no script_location in the [alembic] section", path=str(ini))
-        return project
-    if config.script_location:
-        loc = config.resolve(config.script_location)
-        if not loc.is_dir():
-            raise UsageError("script_location is not a directory", path=str(loc))
-        if (loc / "versions").is_dir() or (loc / "env.py").is_file():
-            return AlembicProject(loc, [loc / "versions"], _find_ini(loc))
-        project = project_in_directory(loc)
-        if project is None:
-            raise UsageError("script_location is neither an Alembic script directory "
-                             "(versions/) nor a project directory with alembic.ini",
-                             path=str(loc))
-        return project
-    for root in dict.fromkeys([Path(config.root), Path.cwd()]):
-        ini = root / "alembic.ini"
-        if ini.is_file():
-            project = from_alembic_ini(ini)
-            if project is not None:
-                return project
-        pyproject = root / "pyproject.toml"
-        if pyproject.is_file():
-            project = from_pyproject(pyproject)
-            if project is not None:
-                return project
-    raise UsageError("no migrations given: pass paths (files, directories, - for stdin), or set "
-                     "script_location in [tool.migrator], or run where alembic.ini is")
-
-
 def load_sources(paths: list[str], config: Config,
                  stdin_text: str | None = None) -> list[MigrationSource]:
     """Every migration the paths name, in migration order (paths in the order given)."""
     loader = _Loader(config, stdin_text)
     if not paths:
-        loader.project(default_project(config), None)
+        project = find_project(config, required=False)
+        if project is None:
+            raise UsageError("no migrations given: pass paths (files, directories, - for stdin), "
+                             "or set script_location in [tool.migrator], or run where alembic.ini "
+                             "(or pyproject.toml with [tool.alembic]) is")
+        loader.project(project, None)
     for arg in paths:
         loader.path(arg)
     return loader.sources

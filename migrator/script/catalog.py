@@ -1,0 +1,293 @@
+"""The catalog: the revisions of the project on disk, checked, tagged and in apply order.
+
+Every revision declares ``phase`` and ``release``; the expand and contract branches have at most
+one head each; each file has a checksum so an edit after it was applied is noticed. A broken
+project (syntax error, missing or bad tag, a reference to nothing, a duplicate id, a revision
+following itself, a cycle, two heads on one branch) is a :class:`UsageError` naming the file and
+line (exit 2). Reading the catalog needs no database, and imports no revision: headers are read
+with ``ast`` (see :mod:`.header`) and remembered per file in the cache directory.
+
+A **baseline** (an adopted project's released history) has its place here: ``Catalog.baseline``
+names the newest baseline revision and ``Revision.is_baseline`` marks it and its ancestors.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from packaging.version import Version
+
+from ..config import Config
+from ..errors import UsageError
+from ..releases import parse_release
+from . import graph
+from .header import Header
+from .header_cache import HeaderCache
+from .imported import imported_values
+from .project import AlembicProject, find_project
+
+PHASES = ("expand", "contract")
+
+# Alembic formats version numbers into its UPDATE of the version table as literals
+# (literal_column("'%s'")): a quote in a revision id would be SQL injection (found by test_faults).
+_UNSAFE_IN_REVISION_ID = re.compile(r"['\"\\;\s\x00-\x1f]")
+MAX_REVISION_ID = 32  # alembic_version.version_num is VARCHAR(32)
+_REVISION_FILE = re.compile(r"(?!\.#|__init__)(.*\.py)$")  # as Alembic lists version files
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One revision file, as plain data."""
+
+    id: str
+    phase: str  # "expand" | "contract"
+    release: Version
+    release_text: str
+    path: str
+    checksum: str  # sha256 of the file's bytes
+    message: str = ""
+    down_revisions: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    branch_labels: tuple[str, ...] = ()  # own and inherited
+    declared_labels: tuple[str, ...] = ()  # the file's own branch_labels
+    line: int = 1  # of the ``revision = ...`` assignment
+    is_baseline: bool = False  # released history adopted as a baseline (set by adoption)
+
+
+@dataclass
+class Catalog:
+    """The revisions in apply order (parents and dependencies first)."""
+
+    project: AlembicProject | None
+    revisions: list[Revision]
+    heads: dict[str, str | None] = field(default_factory=dict)  # phase -> head id (None: empty)
+    baseline: str | None = None  # the newest baseline revision, when the project adopted one
+    by_id: dict[str, Revision] = field(default_factory=dict, repr=False)
+    _index: dict[str, int] = field(default_factory=dict, repr=False)
+    _parents: list[tuple[int, ...]] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        self.by_id = {r.id: r for r in self.revisions}
+        self._index = {r.id: i for i, r in enumerate(self.revisions)}
+        self._parents = [tuple(self._index[p] for p in r.down_revisions + r.depends_on
+                               if p in self._index) for r in self.revisions]
+
+    @property
+    def script_location(self) -> Path | None:
+        return self.project.script_dir if self.project else None
+
+    @property
+    def alembic_ini(self) -> Path | None:
+        return self.project.ini_path if self.project else None
+
+    def get(self, revision: str) -> Revision | None:
+        return self.by_id.get(revision)
+
+    def of_phase(self, phase: str) -> list[Revision]:
+        return [r for r in self.revisions if r.phase == phase]
+
+    def ancestors(self, revision: str) -> set[str]:
+        """Every revision that must be applied before ``revision`` (down revisions and
+        dependencies, transitively). O(ancestors); nothing is precomputed per revision."""
+        start = self._index.get(revision)
+        if start is None:
+            return set()
+        return {self.revisions[i].id for i in self._closure([start], self._parents)}
+
+    def ancestors_of_all(self, revisions) -> set[str]:
+        """The union of :meth:`ancestors` of several revisions (and not the revisions
+        themselves unless one is an ancestor of another), in one walk."""
+        starts = [self._index[r] for r in revisions if r in self._index]
+        return {self.revisions[i].id for i in self._closure(starts, self._parents)}
+
+    def descendants(self, revisions) -> set[str]:
+        """Every revision built on any of ``revisions`` (transitively), in one walk."""
+        children: list[list[int]] = [[] for _ in self.revisions]
+        for i, ps in enumerate(self._parents):
+            for p in ps:
+                children[p].append(i)
+        starts = [self._index[r] for r in revisions if r in self._index]
+        return {self.revisions[i].id for i in self._closure(starts, children)}
+
+    @staticmethod
+    def _closure(starts: list[int], edges) -> set[int]:
+        seen: set[int] = set()
+        stack = [j for i in starts for j in edges[i]]
+        while stack:
+            i = stack.pop()
+            if i not in seen:
+                seen.add(i)
+                stack.extend(edges[i])
+        return seen
+
+
+# -- reading the files ------------------------------------------------------------------------------
+
+def revision_files(project: AlembicProject) -> list[Path]:
+    """The version files Alembic would load: ``*.py`` in each version location (recursively
+    when ``recursive_version_locations``), sorted, each once."""
+    out: list[Path] = []
+    seen: set[Path] = set()
+    for d in project.version_dirs:
+        if not d.is_dir():
+            continue
+        walk = sorted(d.rglob("*.py")) if project.recursive else sorted(d.glob("*.py"))
+        for f in walk:
+            if "__pycache__" in f.parts or not _REVISION_FILE.match(f.name) or not f.is_file():
+                continue
+            real = f.resolve()
+            if real not in seen:
+                seen.add(real)
+                out.append(real)
+    return out
+
+
+def _names(value: object, what: str, header: Header) -> tuple[str, ...]:
+    """None/str/tuple/list of str as a tuple; anything else is a usage error on its line."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise UsageError(f"{what} must be a revision id, a tuple of them or None, got {value!r}",
+                     path=str(header.path), line=header.line(what))
+
+
+def _revision(header: Header) -> Revision:
+    """One checked revision from its header."""
+    values = header.values
+    path, where = str(header.path), header.line("revision")
+    if "revision" not in values:
+        raise UsageError("not an Alembic revision: the module sets no `revision = \"...\"` "
+                         "(Alembic loads every .py file of a versions directory: move helper "
+                         "modules elsewhere)",
+                         path=path)
+    rid = values["revision"]
+    if not isinstance(rid, str) or not rid:
+        raise UsageError(f"revision must be a non-empty string, got {rid!r}", path=path, line=where)
+    if _UNSAFE_IN_REVISION_ID.search(rid):
+        raise UsageError(f"revision id {rid!r} contains a quote, backslash, semicolon, space "
+                         "or control character (Alembic writes revision ids into SQL unquoted)",
+                         path=path, line=where)
+    if len(rid) > MAX_REVISION_ID:
+        raise UsageError(f"revision id {rid[:40]!r}... is {len(rid)} characters long: Alembic's "
+                         f"version table holds at most {MAX_REVISION_ID}", path=path, line=where)
+    phase = values.get("phase")
+    if phase is None:
+        raise UsageError(f"missing `phase = \"expand\"` or `phase = \"contract\"` in revision {rid}",
+                         path=path, line=header.line("phase"))
+    if phase not in PHASES:
+        raise UsageError(f"phase must be \"expand\" or \"contract\", got {phase!r} in revision {rid}",
+                         path=path, line=header.line("phase"))
+    if "release" not in values:
+        raise UsageError(f"missing `release = \"X.Y.Z\"` in revision {rid}", path=path, line=where)
+    release = parse_release(values["release"], path=f"{path}:{header.line('release')}")
+    return Revision(
+        id=rid, phase=phase, release=release, release_text=str(values["release"]).strip(),
+        path=path, checksum=header.checksum, message=header.doc.strip(),
+        down_revisions=_names(values.get("down_revision"), "down_revision", header),
+        depends_on=_names(values.get("depends_on"), "depends_on", header),
+        branch_labels=_names(values.get("branch_labels"), "branch_labels", header),
+        declared_labels=_names(values.get("branch_labels"), "branch_labels", header),
+        line=where)
+
+
+def _headers(project: AlembicProject, config: Config) -> list[Header]:
+    cache = HeaderCache.open(config.resolve(config.cache_dir))
+    headers = []
+    for f in revision_files(project):
+        header = cache.read(f)
+        if not header.literal:
+            header.values.update(imported_values(header, project))
+        headers.append(header)
+    cache.save()
+    return headers
+
+
+# -- the graph ------------------------------------------------------------------------------------
+
+def _ordered(revisions: list[Revision], lines: dict[tuple[str, str], int]
+             ) -> tuple[list[Revision], list[tuple[int, ...]]]:
+    """Revisions in the graph's order, branch labels inherited; the first problem of the graph
+    is a UsageError on the line of the assignment that causes it."""
+    nodes = [graph.Node(r.id, r.down_revisions, r.depends_on, r.branch_labels, r.release, r.phase,
+                        r.path) for r in revisions]
+    g = graph.build(nodes)
+    if g.problems:
+        # the first problem in file order: the one a reader meets first
+        p = min(g.problems, key=lambda p: (revisions[p.node].path, p.attribute))
+        r = revisions[p.node]
+        line = lines.get((r.path, p.attribute), r.line)
+        raise UsageError(f"{p.message} (revision {r.id})", path=r.path, line=line)
+    # branch labels are inherited along down_revision (as Alembic does)
+    labels = [set(r.branch_labels) for r in revisions]
+    for i in g.order:
+        for p in g.down[i]:
+            labels[i] |= labels[p]
+    position = {i: k for k, i in enumerate(g.order)}
+    ordered = []
+    for i in g.order:
+        r = revisions[i]
+        if labels[i] != set(r.branch_labels):
+            r = replace(r, branch_labels=tuple(sorted(labels[i])))
+        ordered.append(r)
+    parents = [tuple(position[p] for p in g.parents[i]) for i in g.order]
+    return ordered, parents
+
+
+def _heads(ordered: list[Revision], parents: list[tuple[int, ...]]) -> dict[str, str | None]:
+    """Per phase, its one head: the revision no other revision of the same phase builds on,
+    even indirectly. Two heads on one branch are refused."""
+    n = len(ordered)
+    below: list[set[str]] = [set() for _ in range(n)]  # phases of the revisions built on i
+    for i in range(n - 1, -1, -1):
+        for p in parents[i]:
+            below[p].add(ordered[i].phase)
+            below[p] |= below[i]
+    heads: dict[str, str | None] = {}
+    for phase in PHASES:
+        tips = sorted(r.id for i, r in enumerate(ordered) if r.phase == phase and phase not in below[i])
+        if len(tips) > 1:
+            by_id = {r.id: r for r in ordered}
+            files = ", ".join(Path(by_id[t].path).name for t in tips)
+            raise UsageError(f"two heads on the {phase} branch: {', '.join(tips)} ({files}); "
+                             "merge them or rebase one onto the other", path=by_id[tips[-1]].path)
+        heads[phase] = tips[0] if tips else None
+    return heads
+
+
+def _check_branches(ordered: list[Revision]) -> None:
+    for r in ordered:
+        for label in PHASES:
+            if label in r.branch_labels and r.phase != label:
+                raise UsageError(f"revision {r.id} declares phase {r.phase!r} but sits on the "
+                                 f"{label!r} branch", path=r.path, line=r.line)
+    for phase in PHASES:
+        last: Revision | None = None
+        for r in ordered:
+            if r.phase != phase:
+                continue
+            if last is not None and r.release < last.release:
+                raise UsageError(f"revision {r.id} (release {r.release}) comes after {last.id} "
+                                 f"(release {last.release}) on the {phase} branch: releases must "
+                                 "not go down along a branch", path=r.path, line=r.line)
+            last = r
+
+
+def load_catalog(config: Config, project: AlembicProject | None = None) -> Catalog:
+    """Load and check the revisions of the configured Alembic project (no database, no
+    revision imported unless its header is not literal)."""
+    project = project or find_project(config)
+    headers = _headers(project, config)
+    revisions = [_revision(h) for h in headers]
+    lines = {(str(h.path), name): line for h in headers for name, line in h.lines.items()}
+    ordered, parents = _ordered(revisions, lines)
+    _check_branches(ordered)
+    heads = _heads(ordered, parents)
+    return Catalog(project, ordered, heads)
+
+
+__all__ = ["Catalog", "Revision", "PHASES", "load_catalog", "revision_files"]
