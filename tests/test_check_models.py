@@ -325,3 +325,62 @@ def test_cli_unreachable_scratch_server_is_exit_3_without_the_password(project, 
     code, out, err = cli(["check", "--models", MODELS, "--release", "1.3.0", "--database-url",
                           "postgresql://u:hunter2pw@127.0.0.1:1/db"], capsys)
     assert code == 3 and "hunter2pw" not in err + out
+
+
+# -- gate ready --models and the contract refusal ---------------------------------------------------------
+
+def _sample_with_models(tmp_path: Path, release: str, *, configured: bool = False) -> Path:
+    from tests.support.models_repo import sample_models
+    from tests.support.sample import copy_sample
+
+    project = copy_sample(tmp_path)
+    (project / "app" / "models.py").write_text(sample_models(release))
+    if configured:
+        (project / "migrator.toml").write_text((project / "migrator.toml").read_text()
+                                               + 'models = "app.models:Base"\n')
+    return project
+
+
+def test_gate_ready_with_models_compares_the_live_schema(tmp_path, capsys, monkeypatch):
+    from migrator.runner import api
+    from tests.support.sample import config_for
+
+    project = _sample_with_models(tmp_path, "1.1.0")
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    assert api.expand(config_for(project, url), "1.1.0").ok
+    monkeypatch.chdir(project)
+    args = ["gate", "ready", "--release", "1.1.0", "--database-url", url, "--format", "json"]
+    code, out, err = cli([*args, "--models", MODELS], capsys)
+    assert code == 0, out + err
+    assert json.loads(out)["verdict"] == "pass"
+    models = edit_models(project, "    email: Mapped[str]",
+                         "    nickname: Mapped[str | None] = mapped_column(Text)\n    email: Mapped[str]")
+    code, out, err = cli([*args, "--models", MODELS], capsys)
+    doc = json.loads(out)
+    assert code == 1 and doc["verdict"] == "fail"
+    [reason] = [r for r in doc["reasons"] if r["code"] == "models_mismatch"]
+    assert f"app/models.py:{line_of(models, 'nickname: Mapped')}: models-not-expanded" in reason["message"]
+    code, out, err = cli(args, capsys)  # without --models the gate does not look at them
+    assert code == 0
+
+
+def test_contract_refuses_to_drop_what_the_running_release_still_maps(tmp_path, capsys, monkeypatch):
+    from migrator.runner import api
+    from tests.support.sample import columns, config_for
+
+    project = _sample_with_models(tmp_path, "1.2.0", configured=True)
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    config = config_for(project, url)
+    assert api.expand(config, "1.3.0").ok and api.contract(config, "1.2.0").ok
+    models = edit_models(project, "    email: Mapped[str]",
+                         "    first_name: Mapped[str | None] = mapped_column(Text)\n    email: Mapped[str]")
+    monkeypatch.chdir(project)
+    code, out, err = cli(["contract", "--release", "1.3.0", "--database-url", url], capsys)
+    assert code == 1, out + err
+    assert "contract 1.3.0 refused" in err and "contract-breaks-models" in err
+    assert f"app/models.py:{line_of(models, 'first_name: Mapped')}" in err
+    assert "first_name" in columns(url, "users")  # nothing was applied
+    edit_models(project, "    first_name: Mapped[str | None] = mapped_column(Text)\n", "")
+    code, out, err = cli(["contract", "--release", "1.3.0", "--database-url", url], capsys)
+    assert code == 0, out + err
+    assert "first_name" not in columns(url, "users")

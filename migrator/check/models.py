@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import os
 import sys
 import traceback
 from contextlib import contextmanager
@@ -313,11 +314,11 @@ def _table_calls(sources: _Sources, root: Path) -> dict[str, tuple[str, ast.Call
 
 def _tree_files(root: Path) -> list[str]:
     """Source files of the modules imported from the tree at ``root``."""
-    root = root.resolve()
+    prefixes = tuple({str(root) + os.sep, str(root.resolve()) + os.sep})
     out = []
     for module in list(sys.modules.values()):
         filename = getattr(module, "__file__", None)
-        if filename and filename.endswith(".py") and Path(filename).resolve().is_relative_to(root):
+        if filename and filename.endswith(".py") and filename.startswith(prefixes):
             out.append(filename)
     return sorted(set(out))
 

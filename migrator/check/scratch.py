@@ -9,6 +9,7 @@ URL names is never written to.
 
 from __future__ import annotations
 
+import os
 import secrets
 import tempfile
 from contextlib import contextmanager
@@ -29,11 +30,18 @@ from ..runner.db import check_reachable, make_engine, short_error
 REASON = "migrator check --models: scratch database"
 
 
+def _memory_dir() -> str | None:
+    """A RAM-backed directory for the SQLite file where there is one (its commits then cost no
+    disk flush), else the default temporary directory."""
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
 @contextmanager
 def scratch_url(server_url: str | None) -> Iterator[str]:
     """A URL of an empty database that is removed afterwards."""
     if not server_url:
-        with tempfile.TemporaryDirectory(prefix="migrator-check-") as d:
+        with tempfile.TemporaryDirectory(prefix="migrator-check-", dir=_memory_dir()) as d:
             yield f"sqlite:///{Path(d) / 'scratch.db'}"
         return
     url = normalize_url(server_url)
@@ -53,10 +61,17 @@ def scratch_url(server_url: str | None) -> Iterator[str]:
         try:
             yield url.set(database=name).render_as_string(hide_password=False)
         finally:
-            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            _drop(admin, name)
     finally:
         admin.dispose()
+
+
+def _drop(admin: sa.Engine, name: str) -> None:
+    """Drop the scratch database (``WITH (FORCE)`` from PostgreSQL 13 on: a connection the
+    project's env.py left open must not keep it alive)."""
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        force = " WITH (FORCE)" if conn.dialect.server_version_info >= (13,) else ""
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"{force}')
 
 
 @dataclass(frozen=True)

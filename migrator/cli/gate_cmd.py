@@ -90,8 +90,11 @@ def _text_report(result) -> str:
               help="Alembic project directory (with alembic.ini) or script directory, for pending migrations.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="Configuration file (default: migrator.toml or pyproject.toml, searched upwards).")
+@click.option("--models", "models", is_flag=False, flag_value="", default=None, metavar="MODULE:ATTR",
+              help="ready: also compare RELEASE's models (default: `models` in [tool.migrator]) "
+                   "with the live schema; a table, column or type they need that is missing fails.")
 def gate(kind, release, database_url, fmt, wait, interval, require_registry, instance_ttl, script_location,
-         config_file):
+         config_file, models):
     """The readiness gate for RELEASE.
 
     \b
@@ -127,11 +130,25 @@ def gate(kind, release, database_url, fmt, wait, interval, require_registry, ins
         result, timed_out = wait_for(kind, release, timeout=wait, interval=interval, on_attempt=progress, **kwargs)
         if timed_out:
             result.reasons.append(Reason("wait_timed_out", f"the gate did not pass within {wait:g}s"))
+    if models is not None and result.verdict != "unknown":
+        _models_verdict(result, config, url, release, models or None)
     if fmt == "json":
         click.echo(json.dumps(result.as_dict(), indent=2))
     else:
         click.echo(_text_report(result), nl=False)
     sys.exit(EXIT_INDETERMINATE if timed_out else result.exit_code)
+
+
+def _models_verdict(result, config, url: str, release: str, models: str | None) -> None:
+    """``--models``: the release's models against the live schema, as gate reasons."""
+    from ..check.live import check_live
+    from ..gate.core import FAIL, Reason
+
+    for f in check_live(config, url, release, models=models):
+        result.reasons.append(Reason("models_mismatch", f"{f.loc.path}:{f.loc.line}: {f.rule}: {f.message}",
+                                     severity=f.severity.value))
+    if any(r.severity == "error" for r in result.reasons):
+        result.verdict = FAIL
 
 
 @click.command("instances")

@@ -197,6 +197,10 @@ def _apply_command(name: str, doc: str):
 
         config = build_config(**kw)
         fn = getattr(api, name)
+        if name == "contract" and config.models:  # [tool.migrator] models: the release's models
+            from ..check.live import refuse_breaking_contract
+
+            refuse_breaking_contract(config, release)
         if fmt == "text":
             click.echo(f"{name} {release}" + (" (dry run)" if dry_run else ""))
         result = fn(config, release, dry_run=dry_run,
