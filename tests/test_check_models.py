@@ -99,11 +99,11 @@ def test_every_sample_release_passes_every_comparison(repo, release, scratch):
 
 
 def test_the_check_leaves_the_working_tree_and_git_state_alone(project):
-    before = git(project.parent, "status", "--porcelain", "--ignored")
+    before = git(project.parent, "status", "--porcelain", "--untracked-files=all")
     worktrees = git(project.parent, "worktree", "list")
     report = check(project)
     assert report.errors == 0
-    assert git(project.parent, "status", "--porcelain", "--ignored") == before
+    assert git(project.parent, "status", "--porcelain", "--untracked-files=all") == before
     assert git(project.parent, "worktree", "list") == worktrees
 
 
