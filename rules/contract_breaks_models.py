@@ -8,8 +8,8 @@ models with what is left: a table or column V still maps that the contract dropp
 query V makes, at once and with no rollback (the data is gone). A contract may drop only what V
 no longer maps. A column the code stopped using may stay declared, marked
 `info={"migrator": "deprecated"}` and `deferred=True` so no query selects it (the equivalent of
-GitLab's `ignore_column`); `migrator contract` refuses such a contract when `models` is
-configured."""
+GitLab's `ignore_column`). With `models` configured, `migrator contract` refuses a contract
+that would break the release's models, before applying anything."""
 FIX = "stop mapping the column in release V (or mark it info={\"migrator\": \"deprecated\"} with deferred=True), or move the drop to the contract of the first release that no longer maps it"
 FIX_SQL = """\
 -- contract migration of release 1.2.0: the first release whose models no longer map nickname
