@@ -128,6 +128,11 @@ def _table_elements(c: Cursor) -> list[ColumnSpec]:
                     col.unique = True
                 elif spec.type == "foreign_key":
                     col.references = spec.references
+            if spec is not None and spec.type == "check" and spec.columns:
+                col = by_name.get(spec.columns[0])
+                if col is not None and col.check_sql is None:
+                    col.check_sql = spec.check_sql
+                    col.check_not_null = spec.not_null_column == col.name
             continue
         col = _column(sub)
         if col is not None:

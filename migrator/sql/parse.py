@@ -518,6 +518,12 @@ def _mark_table_constraint(e, by_name: dict) -> None:
         ref = inner.args.get("reference")
         if len(cols) == 1 and cols[0] in by_name and ref is not None:
             by_name[cols[0]].references = _table(ref.this)[1]
+    elif isinstance(inner, exp.CheckColumnConstraint):
+        # A table CHECK is recorded on the first column it reads (validated as it is created).
+        col = next((c for c in _column_refs([inner.this]) if c in by_name), None)
+        if col is not None and by_name[col].check_sql is None:
+            by_name[col].check_sql = _sql(inner.this)
+            by_name[col].check_not_null = _not_null_proof(inner.this) == col
 
 
 def _create_index(tree, op) -> Operation:

@@ -160,7 +160,8 @@ def split_sql(text: str, path: str, wrapped: bool = True) -> list[Statement]:
     In a script with no explicit transaction control every statement is ``in_transaction ==
     wrapped`` (the runner wraps a migration in one transaction unless told otherwise); in a
     script that controls its own transactions, statements outside its blocks run in
-    autocommit (``in_transaction=False``).
+    autocommit (``in_transaction=False``), except that a wrapped script's statements before its
+    first COMMIT are still in the runner's transaction.
     """
     n = len(text)
     lines = _Lines(text)
@@ -232,7 +233,9 @@ def split_sql(text: str, path: str, wrapped: bool = True) -> list[Statement]:
         for st in statements:
             st.in_transaction = wrapped
         return statements
-    in_block = False
+    # A wrapped script starts inside the runner's transaction: what runs before its first
+    # COMMIT is in that transaction; after it, statements outside BEGIN ... COMMIT autocommit.
+    in_block = wrapped
     for st, mark in zip(statements, marks):
         if mark == "begin":
             in_block = True
