@@ -131,7 +131,7 @@ BEGIN WORK;
 SELECT 1;
 ROLLBACK;
 """
-    out = split_sql(text, "x.sql")
+    out = split_sql(text, "x.sql", wrapped=False)
     marks = [(s.sql.split()[0], s.in_transaction) for s in out]
     assert marks == [
         ("CREATE", False), ("BEGIN", True), ("ALTER", True), ("UPDATE", True), ("COMMIT", True),
@@ -142,8 +142,14 @@ ROLLBACK;
 
 
 def test_explicit_transaction_control_overrides_wrapping():
+    # A wrapped script starts in the runner's transaction (the BEGIN inside it changes nothing);
+    # its COMMIT ends that transaction, and what follows autocommits.
     out = split_sql("SELECT 1; BEGIN; SELECT 2; COMMIT; SELECT 3;", "x.sql", wrapped=True)
+    assert [s.in_transaction for s in out] == [True, True, True, True, False]
+    out = split_sql("SELECT 1; BEGIN; SELECT 2; COMMIT; SELECT 3;", "x.sql", wrapped=False)
     assert [s.in_transaction for s in out] == [False, True, True, True, False]
+    out = split_sql("SELECT 1; COMMIT; SELECT 3;", "x.sql", wrapped=True)
+    assert [s.in_transaction for s in out] == [True, True, False]
 
 
 def test_begin_inside_a_body_is_not_transaction_control():
