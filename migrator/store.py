@@ -36,3 +36,12 @@ WHERE h.id IN (SELECT max(id) FROM {HISTORY} GROUP BY revision)
                GROUP BY revision)
 ORDER BY h.id
 """
+
+# A backfill being run holds the session-level advisory lock (BACKFILL_LOCK_CLASS, its id) for
+# as long as its process lives: a row still ``running`` without it belongs to a process that died.
+BACKFILL_LOCK_CLASS = 0x6D676266  # "mgbf"
+BACKFILL_LOCKS_HELD = f"""
+SELECT objid::bigint AS id FROM pg_locks
+WHERE locktype = 'advisory' AND classid = {BACKFILL_LOCK_CLASS} AND objsubid = 2 AND granted
+  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+"""

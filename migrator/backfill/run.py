@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from ..config import Config
 from ..dburl import normalize_url
 from ..errors import IndeterminateError, MigratorError, RefusedError, UsageError
+from ..runner.lock import release_backfill_lock, try_backfill_lock
 from ..runner.retry import RetryPolicy, Schedule
 from ..runner.tables import backfills, ensure_tables
 from .batch import Batcher, next_batch_size
@@ -168,13 +169,22 @@ class _Run:
                 row = _row(conn, self.name)
         if row["status"] == "finished":
             return self._result(row, "already_finished", 0.0, [])
-        with conn.begin():
-            total = estimate_rows(conn, spec)
-            conn.execute(update(backfills).where(backfills.c.id == row["id"]).values(
-                status="running", rows_total_estimate=total, error=None,
-                started_at=func.coalesce(backfills.c.started_at, _now()), updated_at=_now()))
-        self.id = row["id"]
-        return self._loop(key, row, total)
+        if not try_backfill_lock(conn, row["id"]):
+            raise IndeterminateError(f"backfill {self.name}: another process is running it; wait for it "
+                                     "(`migrator backfill --status`) or run `migrator backfill` again later")
+        try:
+            with conn.begin():
+                row = _row(conn, self.name)  # as the previous owner left it
+                if row["status"] == "finished":
+                    return self._result(row, "already_finished", 0.0, [])
+                total = estimate_rows(conn, spec)
+                conn.execute(update(backfills).where(backfills.c.id == row["id"]).values(
+                    status="running", rows_total_estimate=total, error=None,
+                    started_at=func.coalesce(backfills.c.started_at, _now()), updated_at=_now()))
+            self.id = row["id"]
+            return self._loop(key, row, total)
+        finally:
+            release_backfill_lock(conn, row["id"])
 
     def _result(self, row, status, elapsed, times) -> BackfillResult:
         return BackfillResult(

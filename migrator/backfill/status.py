@@ -8,6 +8,7 @@ import json
 from sqlalchemy import Engine, inspect, select
 from sqlalchemy.engine import Connection
 
+from ..runner.lock import live_backfills
 from ..runner.tables import backfills
 
 
@@ -45,7 +46,12 @@ def backfill_status(conn: Connection | Engine) -> list[dict]:
     if not _has_table(conn):
         return []
     rows = conn.execute(select(backfills).order_by(backfills.c.id)).mappings().all()
-    return [_as_status(r) for r in rows]
+    live = live_backfills(conn) if any(r["status"] == "running" for r in rows) else None
+    out = [_as_status(r) for r in rows]
+    for b, r in zip(out, rows):
+        # running: is the process that runs it alive (None: cannot be told on this database)
+        b["alive"] = (r["id"] in live) if (live is not None and r["status"] == "running") else None
+    return out
 
 
 def pending_backfills(conn: Connection | Engine) -> list[dict]:

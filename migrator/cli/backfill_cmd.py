@@ -24,7 +24,8 @@ def _status_text(rows: list[dict]) -> str:
     for b in rows:
         pct = f" ({b['percent']:.1f}%)" if b["percent"] is not None else ""
         total = f" of ~{b['rows_total_estimate']}" if b["rows_total_estimate"] else ""
-        lines.append(f"{b['name']}  release {b['release']}  {b['status']}{pct}: "
+        state = b["status"] + (" (interrupted: no process runs it)" if b.get("alive") is False else "")
+        lines.append(f"{b['name']}  release {b['release']}  {state}{pct}: "
                      f"{b['rows_scanned']}{total} rows walked, {b['rows_done']} updated, "
                      f"{b['batches']} batches, last key {b['last_key']}")
         if b["error"]:

@@ -127,12 +127,15 @@ def states_of(snap: Snapshot, catalog: Any = None) -> States:
 
 
 def _half_applied_reason(h: Attempt, severity: str = "error") -> Reason:
+    command = (f"`migrator {h.phase} --release {h.release}`" if h.action == "upgrade"
+               else f"`migrator rollback --release {h.release}`")
     if h.status == "running":
         msg = (f"{h.phase} migration {h.revision} (release {h.release}) is running or was interrupted "
-               f"during {h.action}")
+               f"during {h.action} (if no runner is running, {command} finishes it)")
         return Reason("migration_running", msg, h.revision, h.phase, severity)
     detail = f": {redact_text(h.error.strip().splitlines()[0])}" if h.error and h.error.strip() else ""
-    msg = f"{h.phase} migration {h.revision} (release {h.release}) failed during {h.action}{detail}"
+    msg = (f"{h.phase} migration {h.revision} (release {h.release}) failed during {h.action}{detail} "
+           f"(fix the cause, then run {command} again)")
     return Reason("migration_failed", msg, h.revision, h.phase, severity)
 
 
@@ -169,7 +172,8 @@ def decide_ready(v: Version, snap: Snapshot, states: States) -> list[Reason]:
     for r in window.pending_expand:
         if r.release <= v and r.state in ("pending", "rolled_back"):
             reasons.append(Reason("expand_pending", f"expand migration {r.revision} of release {r.release} "
-                                  f"is not applied: release {v} needs it", r.revision, "expand"))
+                                  f"is not applied: release {v} needs it (run `migrator expand --release {v}`)",
+                                  r.revision, "expand"))
     reasons += _contracted_past(states, v)
     reasons += [_half_applied_reason(h, "error" if concerns(v, h.phase, h.release) else "warning")
                 for h in states.half_applied()]

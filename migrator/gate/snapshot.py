@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from ..state import Attempt
-from ..store import (BACKFILLS, HISTORY, HISTORY_COLUMNS, INSTANCES, INVALID_INDEXES, LATEST_HISTORY,
-                     TABLES as _TABLES, VERSION_TABLE)
+from ..store import (BACKFILL_LOCKS_HELD, BACKFILLS, HISTORY, HISTORY_COLUMNS, INSTANCES, INVALID_INDEXES,
+                     LATEST_HISTORY, TABLES as _TABLES, VERSION_TABLE)
 
 Run = Callable[[str], list[dict]]  # SQL (no parameters) -> rows as dicts
 
@@ -35,7 +35,7 @@ class Snapshot:
 _PG_PREAMBLE = "SELECT now() AS now, " + ", ".join(
     f"to_regclass('{name}') IS NOT NULL AS t{i}" for i, name in enumerate(_TABLES))
 
-_BACKFILLS = (f"SELECT name, revision, release, status, rows_done, rows_total_estimate, last_key, error "
+_BACKFILLS = (f"SELECT id, name, revision, release, status, rows_done, rows_total_estimate, last_key, error "
               f"FROM {BACKFILLS} ORDER BY id")
 
 _INSTANCES = (f"SELECT instance_id, release, hostname, pid, started_at, last_seen, stopped_at "
@@ -80,6 +80,10 @@ def read_snapshot(run: Run, dialect: str, *, with_instances: bool = True,
         snap.invalid_indexes = run(INVALID_INDEXES)
     if BACKFILLS in snap.tables:
         snap.backfills = run(_BACKFILLS)
+        if dialect == "postgresql" and any(b["status"] == "running" for b in snap.backfills):
+            live = {r["id"] for r in run(BACKFILL_LOCKS_HELD)}
+            for b in snap.backfills:
+                b["alive"] = b["id"] in live if b["status"] == "running" else None
     if with_instances and INSTANCES in snap.tables:
         snap.instances = [{**r, **{k: _when(r[k]) for k in ("started_at", "last_seen", "stopped_at")}}
                           for r in run(_INSTANCES)]

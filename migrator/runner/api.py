@@ -28,9 +28,9 @@ from . import history as hist
 from .apply import Context, apply_revision, error_text
 from ..script import Catalog, Revision, load_catalog
 from .db import check_reachable, given_url, make_engine
-from .lock import runner_lock
+from .lock import live_backfills, runner_lock
 from .result import MigrationStatus, RunResult, Status, StepResult
-from .tables import ensure_tables, history
+from .tables import backfills, ensure_tables, history
 
 Emit = Callable[[str, dict], None]
 
@@ -63,10 +63,19 @@ def _session(config: Config, emit: Emit) -> Iterator[Context]:
 
 
 def _close_interrupted(conn) -> None:
-    """Rows still ``running`` while we hold the lock belong to a runner that died."""
+    """Rows still ``running`` while we hold the lock belong to a runner that died; so does a
+    backfill ``running`` without its process's lock (it resumes where it stopped)."""
     conn.execute(sa.update(history).where(history.c.status == "running").values(
         status="failed", finished_at=hist.now(),
         error="interrupted: the runner stopped before this attempt finished"))
+    live = live_backfills(conn)
+    if live is not None:
+        dead = sa.update(backfills).where(backfills.c.status == "running")
+        if live:
+            dead = dead.where(backfills.c.id.not_in(sorted(live)))
+        conn.execute(dead.values(status="pending", updated_at=hist.now(),
+                                 error="interrupted: the process running it stopped; it resumes "
+                                       "where it stopped"))
 
 
 def _adopt(conn, catalog: Catalog) -> None:
@@ -237,6 +246,10 @@ def _forward(phase: str, config: Config, release: str, accept: dict[str, str],
     result = RunResult(phase, str(v), dry_run=dry_run)
     with _session(config, emit) as ctx:
         result.notes += _check_drift(ctx, accept)
+        if phase == "contract" and not dry_run:
+            # a contract killed during its own backfill left it unfinished: the gate below
+            # would refuse on it, so finish it first (as a rerun of expand does)
+            result.notes += _resume_backfills(ctx, phase, v)
         if phase == "contract" and _pending(ctx, phase, v, check_order=False):
             mine = [r for r in ctx.catalog.of_phase(phase) if r.release <= v]
             result.notes += _contract_gate(ctx, v, mine)
@@ -261,13 +274,14 @@ def _forward(phase: str, config: Config, release: str, accept: dict[str, str],
 
 def _unfinished_backfills(ctx: Context, phase: str, v: Version) -> list[dict]:
     """Backfills of this phase's applied revisions of release <= v that a killed or interrupted
-    run left unfinished."""
+    run left unfinished (those of a revision not applied fill nothing anyone reads)."""
     from ..backfill.run import pending_backfills
 
-    mine = {r.id for r in ctx.catalog.of_phase(phase) if r.release <= v}
     with ctx.engine.connect() as conn:
-        if not conn.dialect.has_table(conn, "migrator_backfills"):
+        if not conn.dialect.has_table(conn, backfills.name):
             return []
+        states = _states(conn, ctx.catalog)
+        mine = {r.id for r in ctx.catalog.of_phase(phase) if r.release <= v and states.state(r.id) == "applied"}
         return [b for b in pending_backfills(conn) if b["revision"] in mine]
 
 
@@ -304,7 +318,8 @@ def _contract_gate(ctx: Context, v: Version, pending: list[Revision]) -> list[st
                 and not (r.code in ("migration_failed", "migration_running") and r.migration in mine)]
     if blocking:
         lines = "\n".join(f"  - {r.message}" for r in blocking)
-        raise RefusedError(f"contract {v} refused by the gate:\n{lines}")
+        raise RefusedError(f"contract {v} refused by the gate:\n{lines}\n"
+                           f"once that is done, run `migrator contract --release {v}` again")
     return [f"gate: {r.message}" for r in result.reasons if r.severity == "warning"]
 
 

@@ -1,4 +1,4 @@
-"""One runner at a time. PostgreSQL: a session-level advisory lock polled with
+"""One runner at a time, and one process per backfill. PostgreSQL: a session-level advisory lock polled with
 ``pg_try_advisory_lock`` from a dedicated autocommit connection (never a transaction-level lock and
 never a blocking wait inside a transaction: that would deadlock with CREATE INDEX CONCURRENTLY,
 which waits for every open transaction). SQLite: an exclusive OS file lock beside the database."""
@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from ..errors import IndeterminateError
+from ..store import BACKFILL_LOCK_CLASS, BACKFILL_LOCKS_HELD
 
 _KEY = int.from_bytes(hashlib.sha256(b"migrator.runner").digest()[:8], "big", signed=True)
 POLL = 0.1
@@ -105,3 +106,33 @@ def _file_lock(url: URL, wait: float, on_wait) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+# -- one process per backfill, and proof that it is alive ----------------------------------------
+
+def try_backfill_lock(conn, backfill_id: int) -> bool:
+    """Take the backfill's session lock on ``conn`` (PostgreSQL; elsewhere always True): held
+    while the process running it lives, so others can tell a live run from a dead one."""
+    if conn.dialect.name != "postgresql":
+        return True
+    with conn.begin():
+        return bool(conn.execute(sa.text("SELECT pg_try_advisory_lock(:c, :i)"),
+                                 {"c": BACKFILL_LOCK_CLASS, "i": int(backfill_id)}).scalar())
+
+
+def release_backfill_lock(conn, backfill_id: int) -> None:
+    if conn.dialect.name != "postgresql":
+        return
+    try:
+        with conn.begin():
+            conn.execute(sa.text("SELECT pg_advisory_unlock(:c, :i)"),
+                         {"c": BACKFILL_LOCK_CLASS, "i": int(backfill_id)})
+    except sa.exc.SQLAlchemyError:  # the session is gone: so is the lock
+        pass
+
+
+def live_backfills(conn) -> set[int] | None:
+    """Ids of the backfills a live process is running (None: cannot be told on this database)."""
+    if conn.dialect.name != "postgresql":
+        return None
+    return {int(r[0]) for r in conn.execute(sa.text(BACKFILL_LOCKS_HELD))}

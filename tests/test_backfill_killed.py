@@ -1,0 +1,110 @@
+"""A contract killed (SIGKILL) during its own backfill: the row it leaves ``running`` reads as
+interrupted once its process is gone (the advisory lock is the proof of life), the gate's refusal
+names the command that unblocks it, and rerunning ``contract`` resumes the backfill before the
+gate and finishes the release. The sample project on real PostgreSQL, the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+
+from migrator.backfill.status import backfill_status
+from migrator.gate.core import evaluate
+from migrator.runner import api
+from tests.support.faults import kill_group, migrator, migrator_env, start_migrator
+from tests.support.sample import config_for, copy_sample, engine, execute, scalar
+from tests.support.window import assert_window_invariant
+
+NAME = "users_full_name_1_2_0"  # the 1.2.0 contract's second backfill pass
+ROWS = 20000
+
+
+def _row(url: str):
+    with psycopg.connect(url, autocommit=True) as c:
+        return c.execute("SELECT status, rows_done FROM migrator_backfills WHERE name = %s", (NAME,)).fetchone()
+
+
+def _status(url: str) -> dict:
+    e = engine(url)
+    try:
+        return next(b for b in backfill_status(e) if b["name"] == NAME)
+    finally:
+        e.dispose()
+
+
+def _errors(result) -> dict[str, str]:
+    return {r.code: r.message for r in result.reasons if r.severity == "error"}
+
+
+def test_contract_killed_during_its_backfill_resumes_when_rerun(tmp_path, pg_url):
+    project = copy_sample(tmp_path)
+    config = config_for(project, pg_url)
+    assert api.expand(config, "1.2.0").ok
+    # release 1.0.0 kept writing users without full_name while 1.2.0 rolled out
+    execute(pg_url, f"INSERT INTO users (email, first_name, last_name) SELECT 'u' || g || '@x', 'F' || g, "
+                    f"'L' || g FROM generate_series(10, {ROWS + 9}) g", "ANALYZE users")
+
+    slow = migrator_env(MIGRATOR_DATABASE_URL=pg_url, MIGRATOR_BACKFILL_MIN_BATCH="100",
+                        MIGRATOR_BACKFILL_MAX_BATCH="100", MIGRATOR_BACKFILL_PAUSE_MS="20")
+    proc = start_migrator("contract", "--release", "1.3.0", cwd=project, env=slow)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            row = _row(pg_url)
+            if row is not None and row[0] == "running" and row[1] >= 500:
+                break
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.02)
+        else:
+            raise AssertionError("the contract's backfill never started")
+        # alive: its process holds the lock, and the gate says it is running
+        assert _status(pg_url)["alive"] is True
+        assert "is running" in _errors(evaluate("ready", "1.2.0", url=pg_url, config=config))["backfill_unfinished"]
+    finally:
+        kill_group(proc)
+
+    assert _row(pg_url)[0] == "running"  # what the killed process left
+    assert _status(pg_url)["alive"] is False
+    ready = _errors(evaluate("ready", "1.2.0", url=pg_url, config=config))
+    assert "interrupted" in ready["backfill_unfinished"] and "migrator backfill" in ready["backfill_unfinished"]
+    assert scalar(pg_url, "SELECT count(*) FROM users WHERE full_name IS NULL") > 0
+
+    rerun = migrator("contract", "--release", "1.3.0", cwd=project,
+                     env=migrator_env(MIGRATOR_DATABASE_URL=pg_url))
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert f"resumed backfill {NAME}: finished" in rerun.stdout + rerun.stderr
+    assert _row(pg_url)[0] == "finished"
+    assert scalar(pg_url, "SELECT count(*) FROM users WHERE full_name IS NULL") == 0
+    assert scalar(pg_url, "SELECT count(*) FROM information_schema.columns "
+                          "WHERE table_name = 'users' AND column_name = 'first_name'") == 0  # c130 ran
+    assert evaluate("ready", "1.3.0", url=pg_url, config=config).passed
+    assert_window_invariant(config)
+
+
+def test_a_dead_backfill_row_is_handed_back_by_the_next_runner_and_a_refusal_names_the_fix(tmp_path, pg_url):
+    """No resume possible here (the backfill is an expand's): the next runner session marks the
+    dead row pending, and ``contract`` refuses naming the commands that unblock it."""
+    project = copy_sample(tmp_path)
+    config = config_for(project, pg_url)
+    assert api.expand(config, "1.2.0").ok
+    # a runner that died mid-backfill: running, and no process holds its lock
+    execute(pg_url, "UPDATE migrator_backfills SET status = 'running', rows_done = 1")
+    assert _status_any(pg_url)["alive"] is False
+    refused = migrator("contract", "--release", "1.2.0", cwd=project,
+                       env=migrator_env(MIGRATOR_DATABASE_URL=pg_url))
+    assert refused.returncode == 1
+    assert "migrator backfill" in refused.stderr and "migrator contract --release 1.2.0" in refused.stderr
+    assert _status_any(pg_url)["status"] == "pending"  # handed back, not running forever
+    assert migrator("backfill", cwd=project, env=migrator_env(MIGRATOR_DATABASE_URL=pg_url)).returncode == 0
+    assert migrator("contract", "--release", "1.2.0", cwd=project,
+                    env=migrator_env(MIGRATOR_DATABASE_URL=pg_url)).returncode == 0
+    assert_window_invariant(config)
+
+
+def _status_any(url: str) -> dict:
+    e = engine(url)
+    try:
+        return backfill_status(e)[0]
+    finally:
+        e.dispose()
