@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any, Callable, Iterable
 
 from .errors import UsageError
-from .releases import Release, release_label
+from .releases import BASELINE, Release, release_label
 from .window import MigrationRecord, Window, compute_window
 
 APPLIED, PENDING, FAILED, RUNNING, ROLLED_BACK = "applied", "pending", "failed", "running", "rolled_back"
@@ -119,8 +119,9 @@ class States:
 
 def catalog_entries(catalog: Any) -> list[tuple[str, str, Release]]:
     """(revision, phase, release) of each migration of a catalog: an object with ``revisions``
-    (each with ``id``, ``phase`` and ``release`` or ``release_text``) or a list of dicts with
-    revision, phase and release. A release that cannot be read is a UsageError naming it."""
+    (each with ``id``, ``phase`` and ``release`` or ``release_text``; ``is_baseline`` makes it
+    :data:`~migrator.releases.BASELINE`) or a list of dicts with revision, phase and release. A
+    release that cannot be read is a UsageError naming it."""
     if catalog is None:
         return []
     out = []
@@ -130,6 +131,8 @@ def catalog_entries(catalog: Any) -> list[tuple[str, str, Release]]:
         else:
             rev, phase = it.id, it.phase
             text = getattr(it, "release_text", None) or it.release
+            if getattr(it, "is_baseline", False):  # adopted history: released before any version
+                text = BASELINE
         release = release_label(text)
         if release is None:
             raise UsageError(f"revision {rev}: release {str(text)!r} is not a version (expected e.g. '1.4.0')")

@@ -9,7 +9,8 @@ from alembic import command
 from migrator.dburl import normalize_url
 from migrator.gate.core import evaluate
 from migrator.runner import api
-from migrator.runner.catalog import load_catalog
+from migrator.runner.alembic_run import alembic_config
+from migrator.script import load_catalog
 from tests.support.sample import config_for, copy_sample, execute, scalar
 from tests.support.window import assert_window_invariant
 
@@ -64,8 +65,7 @@ def test_a_plain_alembic_downgrade_then_expand_starts_the_backfill_over(tmp_path
     assert api.expand(config, "1.0.0").ok
     execute(pg_url, USERS)
     assert api.expand(config, "1.1.0").ok
-    alembic_cfg = load_catalog(config).alembic_config(
-        normalize_url(pg_url).render_as_string(hide_password=False))
+    alembic_cfg = alembic_config(load_catalog(config), normalize_url(pg_url).render_as_string(hide_password=False))
     command.downgrade(alembic_cfg, "e100_create_tables")
     assert _backfill(pg_url) == ("finished", 2)  # stale: its rows are gone
 
