@@ -5,7 +5,9 @@ the real ``migrator`` command line, the way a deploy pipeline runs it."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import socket
 import subprocess
 import threading
@@ -674,3 +676,53 @@ def test_gate_server_rejects_hostile_requests_cleanly_and_never_writes(gate_serv
     assert proc.poll() is None, "the server died"
     assert _db_fingerprint(url) == before, "a request changed the database"
 
+
+
+def _strict_status(answer: bytes) -> int | None:
+    """The status code from a real HTTP status line (no fallback to an HTML error page)."""
+    line = answer.split(b"\r\n", 1)[0].split()
+    return int(line[1]) if len(line) >= 2 and line[0].startswith(b"HTTP/1.") and line[1].isdigit() else None
+
+
+def test_gate_server_answers_an_http_0_9_request_line_with_400_and_logs_no_traceback(gate_server):
+    proc, _host, port, _url = gate_server
+    for request in (b"GET /livez\r\n", b"GET /livez\r\n\r\n", b"GET /v1/gate/ready?release=1.0.0\n"):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(request)  # an HTTP/0.9 client sends one line and waits: no shutdown
+            answer = b""
+            while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        assert _strict_status(answer) == 400, f"{request!r}: {answer[:200]!r}"
+        json.loads(answer.split(b"\r\n\r\n", 1)[1])
+    assert _strict_status(_raw(port, b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")) == 200
+    os.killpg(proc.pid, signal.SIGTERM)  # serve stops cleanly on SIGTERM; its log is then complete
+    _out, err = proc.communicate(timeout=30)
+    assert "Traceback" not in err and "Error" not in err, err[-2000:]
+
+
+def test_gate_server_probe_answers_while_hundreds_of_slow_clients_are_connected(gate_server):
+    """300 silent connections and 100 that trickled half a request line hold no worker: a probe
+    (and a keep-alive client's second request) are still answered."""
+    proc, _host, port, _url = gate_server
+    slow = []
+    try:
+        for i in range(400):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            if i % 4 == 0:
+                s.sendall(b"GET /healthz/schema?release=1.0.0 HT")  # never finished
+            slow.append(s)
+        for path in ("/livez", "/healthz/schema?release=1.0.0"):
+            answer = _raw(port, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            assert _strict_status(answer) in (200, 503), f"{path}: {answer[:200]!r}"
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            for _ in range(2):  # keep-alive: the connection waits between requests without a worker
+                s.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+                head = s.recv(65536)
+                assert _strict_status(head) == 200, head[:200]
+    finally:
+        for s in slow:
+            s.close()
+    assert proc.poll() is None, "the server died"

@@ -214,3 +214,33 @@ def test_an_internal_error_is_a_500_and_the_server_keeps_serving(ready_db, monke
         assert get(port, "/v1/gate/ready?release=1.0.0")[0] == 200
     err = capsys.readouterr().err
     assert "RuntimeError" in err and "hunter2" not in err
+
+
+def test_connections_beyond_the_cap_get_503_and_idle_ones_are_closed(pg_url):
+    engine = make_engine(pg_url, read_only=True, connect_timeout=2, statement_timeout_ms=3000)
+    service = GateService(engine, Config(), None, cache_ttl=0.0)
+    server = make_server(service, "127.0.0.1", 0, max_connections=20, idle_timeout=1.0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    port = server.server_address[1]
+    import socket
+
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(20)]
+    try:
+        extra = socket.create_connection(("127.0.0.1", port), timeout=10)
+        extra.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = extra.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 503"), answer[:200]
+        assert extra.recv(65536) == b"", "the refused connection stays open"
+        extra.close()
+        # the server closes connections that never send a request (here after 1 s)
+        for s in idle:
+            assert s.recv(1) == b""
+        status, _, doc, _ = get(port, "/livez")
+        assert status == 200 and doc["status"] == "pass"
+    finally:
+        for s in idle:
+            s.close()
+        server.shutdown()
+        server.server_close()
+        engine.dispose()

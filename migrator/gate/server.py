@@ -1,5 +1,10 @@
-"""``migrator serve``: the readiness gate over HTTP (stdlib ``http.server``, one thread per
-connection, HTTP/1.1 keep-alive).
+"""``migrator serve``: the readiness gate over HTTP (stdlib ``http.server``, HTTP/1.1 keep-alive).
+
+Connections are bounded: until a connection has sent a whole request head (a silent or trickling
+client, a keep-alive connection between requests), it waits in one selector and holds no thread;
+a small pool of workers answers the complete requests, so a probe stays fast while hundreds of
+slow clients are connected. A connection that sends no complete request within ``idle_timeout``
+is closed; beyond ``max_connections`` open connections a new one gets 503 and is closed at once.
 
 - probe mode, for Kubernetes readiness probes: ``GET /healthz/schema?release=V[&gate=ready]``
   -> 200 when the gate passes, 503 when it fails or the answer is unknown; body
@@ -9,7 +14,7 @@ connection, HTTP/1.1 keep-alive).
   document (``verdict`` and, for ``successCondition: result == "pass"``, ``result``);
 - ``GET /livez``: the server itself is up (200, never touches the database).
 
-4xx only for a bad request: 400 bad or missing release, 404 unknown path or gate, 405 any method
+4xx only for a bad request: 400 bad or missing release or a malformed (or HTTP/0.9) request line, 404 unknown path or gate, 405 any method
 but GET, 414 / 431 oversized request line / headers. Read-only sessions; answers come from a
 short-lived cache so a probe stays fast; a database that goes away gives ``unknown`` / 503 and the
 server recovers on its own when it returns (pre-ping on every pooled connection).
@@ -17,13 +22,16 @@ server recovers on its own when it returns (pre-ping on every pooled connection)
 
 from __future__ import annotations
 
+import io
 import json
+import selectors
 import socket
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from ..config import Config
@@ -34,6 +42,9 @@ from .core import GATES, NO_CATALOG, PASS, GateResult, Reason, evaluate
 
 MAX_REQUEST_LINE = 8192
 MAX_HEADER_BYTES = 16384
+MAX_CONNECTIONS = 1024  # open connections, idle ones included
+WORKERS = 16  # connections being read from or answered at the same time
+IDLE_TIMEOUT = 30.0  # seconds a connection may stay open without sending a request
 HEALTH_JSON = "application/health+json"
 JSON = "application/json"
 
@@ -118,10 +129,45 @@ class GateHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        prefetched = getattr(self.server, "prefetched", {}).pop(self.connection, b"")
+        if prefetched:  # what the server read while waiting for the request head
+            self.rfile = io.BufferedReader(_Prefixed(self.connection, prefetched))
         try:
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass
+
+    def handle(self) -> None:
+        """Answer the requests already sent, then give the connection back to the server's
+        selector (keep-alive) instead of holding a worker while the client is quiet."""
+        self.close_connection = True
+        self.handle_one_request()
+        while not self.close_connection and self._more_buffered():
+            self.handle_one_request()
+        self.keep_alive = not self.close_connection
+
+    def _more_buffered(self) -> bool:
+        """Whether a pipelined request already sits in our read buffer (the selector cannot see it)."""
+        try:
+            self.connection.setblocking(False)
+            try:
+                return bool(self.rfile.peek(1))
+            finally:
+                self.connection.settimeout(self.timeout)
+        except (OSError, ValueError):
+            return False
+
+    def parse_request(self) -> bool:
+        # "GET /livez" with no version is an HTTP/0.9 request line: the stdlib would answer it with
+        # no status line (and our headers buffer would not exist); answer 400 like any bad line
+        words = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n").split()
+        if len(words) == 2:
+            self.command, self.path, self.request_version = None, None, "HTTP/1.0"
+            self.requestline = " ".join(words)[:200]
+            self.close_connection = True
+            self._error(400, "HTTP/0.9 request lines are not supported: send 'GET /path HTTP/1.1'")
+            return False
+        return super().parse_request()
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
         if self.access_log:
@@ -208,16 +254,188 @@ class GateHandler(BaseHTTPRequestHandler):
             self._send(200, doc)
 
 
-class GateServer(ThreadingHTTPServer):
-    daemon_threads = True
+class _Prefixed(socket.SocketIO):
+    """A socket's reading side that first gives back bytes already received."""
+
+    def __init__(self, sock: socket.socket, prefix: bytes):
+        super().__init__(sock, "rb")
+        self._prefix = memoryview(prefix)
+
+    def readinto(self, b) -> int | None:
+        if self._prefix.nbytes:
+            n = min(len(b), self._prefix.nbytes)
+            b[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+            return n
+        return super().readinto(b)
+
+
+def _head_complete(data: bytes) -> bool:
+    """Whether ``data`` holds a whole request head (or enough to refuse it)."""
+    if len(data) > MAX_REQUEST_LINE + MAX_HEADER_BYTES + 2:
+        return True
+    line, sep, _ = data.partition(b"\n")
+    if not sep:
+        return len(line) > MAX_REQUEST_LINE
+    if len(line.split()) < 3:  # no version (HTTP/0.9 or garbage): nothing more to wait for
+        return True
+    return b"\r\n\r\n" in data or b"\n\n" in data
+
+
+class GateServer(HTTPServer):
+    """An HTTP server whose idle connections wait in a selector (no thread each), served by a
+    fixed pool of workers, with at most ``max_connections`` open connections."""
+
     allow_reuse_address = True
     request_queue_size = 128
 
+    def __init__(self, address, handler, *, max_connections: int = MAX_CONNECTIONS,
+                 workers: int = WORKERS, idle_timeout: float = IDLE_TIMEOUT):
+        super().__init__(address, handler)
+        self.max_connections = max_connections
+        self.idle_timeout = idle_timeout
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="migrator-gate")
+        self._waiting = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._waiting.register(self._wake_r, selectors.EVENT_READ, None)
+        self._guard = threading.RLock()
+        self._open = 0
+        self._closing = False
+        self._idle: dict[socket.socket, float] = {}  # waiting connection -> when it started waiting
+        self.prefetched: dict[socket.socket, bytes] = {}  # bytes of a request head read so far
+        self._closed_early: list[socket.socket] = []
+        self._waiter = threading.Thread(target=self._wait_loop, name="migrator-gate-idle", daemon=True)
+        self._waiter.start()
+
+    def process_request(self, request, client_address) -> None:
+        with self._guard:
+            full = self._open >= self.max_connections
+            if not full:
+                self._open += 1
+        if full:
+            self._refuse(request)
+            return
+        self._park(request, client_address)
+
+    def _refuse(self, request) -> None:
+        body = b'{"error":"too many connections","status":503}\n'
+        try:
+            request.settimeout(1.0)
+            request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                            b"Connection: close\r\nRetry-After: 1\r\nContent-Length: "
+                            + str(len(body)).encode() + b"\r\n\r\n" + body)
+        except OSError:
+            pass
+        self.shutdown_request(request)
+
+    def _park(self, request, client_address) -> None:
+        """Wait (in the selector, without a thread) until the client sends something."""
+        with self._guard:
+            if self._closing:
+                self._release(request)
+                return
+            self._idle[request] = time.monotonic()
+            self._waiting.register(request, selectors.EVENT_READ, client_address)
+        self._wake_w.send(b"\0")
+
+    def _wait_loop(self) -> None:
+        while True:
+            try:
+                events = self._waiting.select(timeout=1.0)
+            except (OSError, ValueError):
+                return
+            ready = []
+            with self._guard:
+                if self._closing:
+                    return
+                for key, _ in events:
+                    if key.fileobj is self._wake_r:
+                        try:
+                            self._wake_r.recv(4096)
+                        except OSError:
+                            pass
+                        continue
+                    sock = key.fileobj
+                    try:
+                        chunk = sock.recv(65536, socket.MSG_DONTWAIT)
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    except OSError:
+                        chunk = b""
+                    data = self.prefetched.get(sock, b"") + chunk
+                    self.prefetched[sock] = data
+                    if chunk and not _head_complete(data):
+                        continue  # a partial head: keep waiting, without a thread
+                    self._waiting.unregister(sock)
+                    self._idle.pop(sock, None)
+                    if not data:  # closed before sending anything
+                        self.prefetched.pop(sock, None)
+                        self._closed_early.append(sock)
+                        continue
+                    ready.append((sock, key.data))
+                cutoff = time.monotonic() - self.idle_timeout
+                stale = [sock for sock, since in self._idle.items() if since < cutoff]
+                for sock in stale:
+                    self._waiting.unregister(sock)
+                    del self._idle[sock]
+                    self.prefetched.pop(sock, None)
+                stale += self._closed_early
+                self._closed_early = []
+            for sock in stale:
+                self._release(sock)
+            for sock, address in ready:
+                try:
+                    self._pool.submit(self._serve, sock, address)
+                except RuntimeError:  # the pool is shut down
+                    self._release(sock)
+
+    def _serve(self, request, client_address) -> None:
+        keep = False
+        try:
+            handler = self.RequestHandlerClass(request, client_address, self)
+            keep = bool(getattr(handler, "keep_alive", False))
+        except Exception:  # noqa: BLE001 - a broken connection must not end the worker
+            keep = False
+        if keep:
+            self._park(request, client_address)
+        else:
+            self._release(request)
+
+    def _release(self, request) -> None:
+        self.prefetched.pop(request, None)
+        self.shutdown_request(request)
+        with self._guard:
+            self._open -= 1
+
+    def finish_request(self, request, client_address) -> None:  # not used: see _serve
+        self.RequestHandlerClass(request, client_address, self)
+
+    def server_close(self) -> None:
+        with self._guard:
+            self._closing = True
+            idle = list(self._idle)
+            self._idle.clear()
+        try:
+            self._wake_w.send(b"\0")
+        except OSError:
+            pass
+        self._waiter.join(timeout=5)
+        for sock in idle:
+            self.shutdown_request(sock)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._waiting.close()
+        self._wake_r.close()
+        self._wake_w.close()
+        super().server_close()
+
 
 def make_server(service: GateService, host: str = "127.0.0.1", port: int = 8080, *,
-                access_log: bool = False) -> GateServer:
+                access_log: bool = False, max_connections: int = MAX_CONNECTIONS,
+                workers: int = WORKERS, idle_timeout: float = IDLE_TIMEOUT) -> GateServer:
     handler = type("BoundGateHandler", (GateHandler,), {"service": service, "access_log": access_log})
-    return GateServer((host, port), handler)
+    return GateServer((host, port), handler, max_connections=max_connections, workers=workers,
+                      idle_timeout=idle_timeout)
 
 
 __all__ = ["GateService", "GateServer", "health_document", "make_server"]
