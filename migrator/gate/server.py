@@ -291,7 +291,6 @@ class GateServer(HTTPServer):
 
     def __init__(self, address, handler, *, max_connections: int = MAX_CONNECTIONS,
                  workers: int = WORKERS, idle_timeout: float = IDLE_TIMEOUT):
-        super().__init__(address, handler)
         self.max_connections = max_connections
         self.idle_timeout = idle_timeout
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="migrator-gate")
@@ -305,6 +304,8 @@ class GateServer(HTTPServer):
         self._idle: dict[socket.socket, float] = {}  # waiting connection -> when it started waiting
         self.prefetched: dict[socket.socket, bytes] = {}  # bytes of a request head read so far
         self._closed_early: list[socket.socket] = []
+        self._waiter: threading.Thread | None = None
+        super().__init__(address, handler)  # binds: may raise (and then calls server_close)
         self._waiter = threading.Thread(target=self._wait_loop, name="migrator-gate-idle", daemon=True)
         self._waiter.start()
 
@@ -420,7 +421,8 @@ class GateServer(HTTPServer):
             self._wake_w.send(b"\0")
         except OSError:
             pass
-        self._waiter.join(timeout=5)
+        if self._waiter is not None:
+            self._waiter.join(timeout=5)
         for sock in idle:
             self.shutdown_request(sock)
         self._pool.shutdown(wait=False, cancel_futures=True)
