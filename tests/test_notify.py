@@ -178,3 +178,41 @@ def test_slack_text_lists_migrations_one_per_line():
     assert lines[0] == ":x: migrator expand failed (release 1.1.0)"
     assert "• e110: status applied" in lines and "• e111: status failed, error lock timeout" in lines
     assert "window: max_release 1.0.0" in lines
+
+
+@pytest.mark.parametrize("code", [301, 302, 303, 307, 308])
+def test_a_redirect_is_not_followed_so_credentials_never_reach_another_host(code, capsys):
+    """A receiver answering 3xx towards another origin (another local port) gets the post; the
+    other origin never sees a request, let alone the Authorization or custom headers."""
+    with receiver() as (elsewhere, stolen):
+
+        class Redirect(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                got.append(dict(self.headers))
+                self.send_response(code)
+                self.send_header("Location", elsewhere + "/collect")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        got: list[dict] = []
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        try:
+            base = f"http://user:hunter2@127.0.0.1:{server.server_address[1]}"
+            config = Config(webhooks=[{"url": base + "/hook", "headers": {"X-Api-Key": "k3y-zq9"}}])
+            notify(config, "contract.finished", release="1.2.0")
+            assert flush(10)
+        finally:
+            server.shutdown()
+            server.server_close()
+    assert len(got) == 1 and got[0].get("Authorization", "").startswith("Basic ")
+    assert got[0].get("X-Api-Key") == "k3y-zq9"
+    assert stolen == [], f"the redirect was followed: {stolen}"
+    err = capsys.readouterr().err
+    assert f"HTTP {code} redirect to {elsewhere} not followed" in err, err
+    assert "hunter2" not in err and "k3y-zq9" not in err

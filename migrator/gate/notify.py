@@ -12,6 +12,10 @@ events = ["contract.*"], headers = {...}}]``:
 Delivery never fails or blocks a migration: each post runs in a daemon thread with a bounded
 timeout; at interpreter exit pending posts are joined for at most their timeout. Failures are
 logged to stderr with the receiver's scheme and host only (webhook URLs often carry tokens).
+
+Redirects are never followed: a 3xx answer is logged as a failed delivery naming where it
+pointed (scheme and host), so the ``Authorization`` header and custom headers only ever go to
+the configured URL, never to a host a receiver redirects to.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from datetime import datetime, timezone
@@ -143,6 +148,16 @@ def _wants(hook: dict, event: str) -> bool:
     return any(fnmatch.fnmatchcase(event, pattern) for pattern in hook["events"])
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Refuse every redirect: the 3xx answer surfaces as an HTTPError."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 def _post(hook: dict, event: str, body: bytes, content_type: str) -> None:
     headers = {"Content-Type": content_type, "User-Agent": "migrator-webhook/1", **hook["headers"]}
     if hook["format"] == "cloudevents":
@@ -157,10 +172,16 @@ def _post(hook: dict, event: str, body: bytes, content_type: str) -> None:
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     started = time.monotonic()
     try:
-        with urllib.request.urlopen(request, timeout=hook["timeout"]) as response:
+        with _OPENER.open(request, timeout=hook["timeout"]) as response:
             response.read(65536)
     except urllib.error.HTTPError as e:
-        _log(hook, event, f"HTTP {e.code}")
+        location = e.headers.get("Location") if e.headers is not None and 300 <= e.code < 400 else None
+        if location:
+            target = safe_target(urllib.parse.urljoin(url, location))
+            _log(hook, event, f"HTTP {e.code} redirect to {target} not followed "
+                              "(webhooks never follow redirects: configure the final URL)")
+        else:
+            _log(hook, event, f"HTTP {e.code}")
     except (TimeoutError, socket.timeout):
         _log(hook, event, f"no answer within {hook['timeout']:g}s")
     except urllib.error.URLError as e:
