@@ -17,7 +17,7 @@ from pathlib import Path
 from ..config import Config
 from ..errors import RefusedError, UsageError
 from ..releases import parse_release
-from ..runner.catalog import load_catalog
+from ..script import load_catalog
 from .compare import Keyed, compare
 from .models import ModelSet, PathDisplay, load_models, parse_spec
 from .previous import exported, last_release_tag, release_of, repo_top
@@ -52,6 +52,15 @@ def check_models(config: Config, release: str, *, models: str | None = None,
     t0 = time.perf_counter()
     spec = models_spec(config, models)
     v = parse_release(release)
+    # caches (the catalog's, the gate's) go to a temporary directory: the check writes nothing
+    # into the project
+    with tempfile.TemporaryDirectory(prefix="migrator-check-cache-") as cache:
+        report = _check(config.with_overrides(cache_dir=cache), spec, v, previous, database_url)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _check(config: Config, spec: str, v, previous: str | None, database_url: str | None) -> CheckReport:
     catalog = load_catalog(config)
     root = import_root(config, spec)
     current = load_models(spec, root, label=f"release {v}")
@@ -79,9 +88,8 @@ def check_models(config: Config, release: str, *, models: str | None = None,
                 prev_models = load_models(spec, d / root.relative_to(top), label=label,
                                           display=PathDisplay(d, top))
     plan = Plan.of(catalog, v)
-    with tempfile.TemporaryDirectory(prefix="migrator-check-cache-") as cache, \
-            scratch_url(database_url) as url:
-        replay = Replay(config.with_overrides(cache_dir=cache), url)
+    with scratch_url(database_url) as url:
+        replay = Replay(config, url)
         try:
             if plan.prior_contract is not None:
                 replay.expand(plan.prior_contract, catalog)
@@ -113,7 +121,6 @@ def check_models(config: Config, release: str, *, models: str | None = None,
                                                       [k for k in found if k.key not in seen]))
         except RefusedError as e:
             raise UsageError(f"cannot build the scratch schema: {e.message}") from None
-    report.seconds = time.perf_counter() - t0
     return report
 
 

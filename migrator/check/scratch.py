@@ -24,7 +24,7 @@ from ..config import Config
 from ..dburl import is_postgres, normalize_url, redact
 from ..errors import UsageError
 from ..runner import api as runner
-from ..runner.catalog import Catalog
+from ..script import Catalog
 from ..runner.db import check_reachable, make_engine, short_error
 
 REASON = "migrator check --models: scratch database"
