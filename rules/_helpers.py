@@ -19,3 +19,13 @@ def added_columns(op: Operation, ctx):
     if op.kind != "add_column" or op.table_created_here:
         return []
     return list(op.columns)
+
+
+def named(name: str | None) -> str:
+    """`` name`` for a message, or nothing for an unnamed object (no double space)."""
+    return f" {name}" if name else ""
+
+
+def article(word: str) -> str:
+    """``a`` or ``an`` before ``word`` as it is read aloud (an ACCESS EXCLUSIVE, a SHARE)."""
+    return "an" if word[:1].upper() in "AEIOU" else "a"

@@ -39,15 +39,15 @@ KINDS = frozenset({"add_constraint", "add_column"})
 
 
 def check(op, ctx):
-    from migrator.rules._helpers import added_columns, table_name
+    from migrator.rules._helpers import added_columns, article, named, table_name
 
     if op.kind == "add_constraint" and op.constraint is not None and not op.table_created_here:
         c = op.constraint
         if c.type in ("check", "foreign_key") and not c.not_valid:
             what = "FOREIGN KEY" if c.type == "foreign_key" else "CHECK"
             lock = "SHARE ROW EXCLUSIVE (no writes)" if c.type == "foreign_key" else "ACCESS EXCLUSIVE (no reads or writes)"
-            yield (f"adding {what} {c.name or ''} to existing table {table_name(op)} without NOT VALID "
-                   f"holds a {lock} lock while every row is scanned")
+            yield (f"adding {what}{named(c.name)} to existing table {table_name(op)} without NOT VALID "
+                   f"holds {article(lock)} {lock} lock while every row is scanned")
     for col in added_columns(op, ctx):
         if col.references:
             yield (f"column {col.name} REFERENCES {col.references} on existing table {table_name(op)}: "

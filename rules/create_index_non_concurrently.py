@@ -29,7 +29,7 @@ KINDS = frozenset({"create_index"})
 
 def check(op, ctx):
     if op.kind == "create_index" and not op.concurrently and not op.table_created_here:
-        from migrator.rules._helpers import table_name
+        from migrator.rules._helpers import named, table_name
 
-        yield (f"CREATE INDEX {op.name or ''} on existing table {table_name(op)} without "
+        yield (f"CREATE INDEX{named(op.name)} on existing table {table_name(op)} without "
                "CONCURRENTLY holds a SHARE lock: all writes to the table wait until the index is built")

@@ -23,9 +23,11 @@ KINDS = frozenset({"drop_schema", "drop_database"})
 
 
 def check(op, ctx):
+    from migrator.rules._helpers import named
+
     if op.kind == "drop_schema":
         names = ", ".join(op.names or [op.name or op.schema or ""])
         extra = " and everything in it" if op.cascade else ""
         yield f"DROP SCHEMA {names} removes the schema{extra}; the running release may still use it"
     elif op.kind == "drop_database":
-        yield f"DROP DATABASE {op.name or ''} removes a whole database from under the running release"
+        yield f"DROP DATABASE{named(op.name)} removes a whole database from under the running release"

@@ -29,9 +29,10 @@ KINDS = frozenset({"add_constraint", "add_column"})
 
 
 def check(op, ctx):
+    from migrator.rules._helpers import named
     if (op.kind == "add_constraint" and op.constraint is not None
             and op.constraint.type == "exclude" and not op.table_created_here):
         from migrator.rules._helpers import table_name
 
-        yield (f"exclusion constraint {op.constraint.name or ''} on existing table {table_name(op)} "
+        yield (f"exclusion constraint{named(op.constraint.name)} on existing table {table_name(op)} "
                "is built and checked under an ACCESS EXCLUSIVE lock (no reads or writes)")

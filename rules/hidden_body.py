@@ -26,9 +26,11 @@ KINDS = frozenset({"do_block", "create_object"})
 
 
 def check(op, ctx):
+    from migrator.rules._helpers import named
+
     if op.kind == "do_block":
         what = op.reason or "the body of this DO block cannot be seen"
         yield f"{what}: what it changes was not checked, and its phase is unknown"
     elif op.kind == "create_object" and (op.object_type or "") in _BODIES:
-        yield (f"the body of {op.object_type} {op.name or ''} cannot be seen: creating it is expand, "
+        yield (f"the body of {op.object_type}{named(op.name)} cannot be seen: creating it is expand, "
                "but whatever it does when called was not checked")

@@ -33,13 +33,13 @@ KINDS = frozenset({"add_constraint", "add_column"})
 
 
 def check(op, ctx):
-    from migrator.rules._helpers import added_columns, table_name
+    from migrator.rules._helpers import added_columns, named, table_name
 
     if op.kind == "add_constraint" and op.constraint is not None and not op.table_created_here:
         c = op.constraint
         if c.type in ("unique", "primary_key") and not c.using_index:
             what = "PRIMARY KEY" if c.type == "primary_key" else "UNIQUE"
-            yield (f"adding {what} {c.name or ''} to existing table {table_name(op)} builds its index "
+            yield (f"adding {what}{named(c.name)} to existing table {table_name(op)} builds its index "
                    "under an ACCESS EXCLUSIVE lock (no reads or writes until it is built)")
     for col in added_columns(op, ctx):
         if col.unique or col.primary_key:

@@ -42,7 +42,7 @@ def check(op, ctx):
 
     held = ctx.holds_lock(op.table, op.schema, SHARE)
     if held:
-        from migrator.rules._helpers import table_name
+        from migrator.rules._helpers import named, table_name
 
-        yield (f"VALIDATE CONSTRAINT {op.name or ''} runs in a transaction that already holds "
+        yield (f"VALIDATE CONSTRAINT{named(op.name)} runs in a transaction that already holds "
                f"{held} on {table_name(op)}: that lock is kept for the whole validation scan")

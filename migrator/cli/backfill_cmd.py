@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from .plural import count
+
 
 
 def _config(config_file, **flags):
@@ -27,7 +29,7 @@ def _status_text(rows: list[dict]) -> str:
         state = b["status"] + (" (interrupted: no process runs it)" if b.get("alive") is False else "")
         lines.append(f"{b['name']}  release {b['release']}  {state}{pct}: "
                      f"{b['rows_scanned']}{total} rows walked, {b['rows_done']} updated, "
-                     f"{b['batches']} batches, last key {b['last_key']}")
+                     f"{count(b['batches'], 'batch')}, last key {b['last_key']}")
         if b["error"]:
             lines.append(f"    error: {b['error']}")
     return "\n".join(lines) + "\n"
@@ -88,5 +90,5 @@ def backfill(database_url, show_status, names, fmt, target_ms, pause_ms, max_rat
         click.echo("no unfinished backfills")
     else:
         for r in results:
-            click.echo(f"{r.name}: {r.status}, {r.rows_done} rows updated, {r.batches} batches, "
+            click.echo(f"{r.name}: {r.status}, {count(r.rows_done, 'row')} updated, {count(r.batches, 'batch')}, "
                        f"longest batch {r.max_batch_ms:.0f} ms")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -18,6 +19,16 @@ def _config(config_file: str | None, **flags):
 
     config = load_config(config_file=Path(config_file) if config_file else None)
     return config.with_overrides(**flags)
+
+
+def _terminal_width(stream) -> int | None:
+    """The terminal's width in columns (None when not writing to a terminal)."""
+    try:
+        if not stream.isatty():
+            return None
+    except (AttributeError, ValueError):
+        return None
+    return max(40, shutil.get_terminal_size().columns)
 
 
 def _use_color(stream) -> bool:
@@ -104,7 +115,9 @@ def lint(paths, fmt, output, server_version, strict, diff_base, no_cache, config
         click.echo(f"warning: no migrations found in {', '.join(paths) or 'the project'}", err=True)
     if output == "-":
         output = None
-    text = render(report, fmt, color=fmt == "text" and not output and _use_color(sys.stdout))
+    terminal = fmt == "text" and not output
+    text = render(report, fmt, color=terminal and _use_color(sys.stdout),
+                  width=_terminal_width(sys.stdout) if terminal else None)
     _write(text, output)
     if output:
         click.echo(f"migrator: {len(report.migrations)} migrations, {report.errors} errors, "

@@ -11,6 +11,7 @@ import click
 
 from ..config import Config, load_config
 from ..errors import MigratorError, UsageError
+from .plural import count
 
 # -- shared options -----------------------------------------------------------------------------
 
@@ -145,7 +146,7 @@ def print_run(result) -> None:
         click.echo(line)
         for b in s.backfills:
             click.echo(f"              backfill {b.get('name')}: {b.get('status')}, "
-                       f"{b.get('rows_done', 0)} rows in {b.get('batches', 0)} batches")
+                       f"{count(b.get('rows_done', 0), 'row')} in {count(b.get('batches', 0), 'batch')}")
         if s.repaired:
             click.echo(f"              repaired INVALID index(es): {', '.join(s.repaired)}")
         if s.override_reason:
