@@ -84,6 +84,9 @@ class HeaderCache:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            ignore = self.path.parent / ".gitignore"
+            if not ignore.exists():  # a cache, never part of the project (as .pytest_cache)
+                ignore.write_text("# created by migrator: a cache, safe to delete\n*\n", encoding="utf-8")
             tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
             tmp.write_text(json.dumps({"format": FORMAT, "entries": self.entries}), encoding="utf-8")
             os.replace(tmp, self.path)
