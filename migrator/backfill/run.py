@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from ..config import Config
-from ..dburl import normalize_url
+from ..engines import make_engine
 from ..errors import IndeterminateError, MigratorError, RefusedError, UsageError
 from ..runner.lock import release_backfill_lock, try_backfill_lock
 from ..runner.retry import RetryPolicy, Schedule
@@ -55,24 +55,11 @@ def _now() -> datetime:
 
 
 def _engine(engine_or_url) -> tuple[Engine, bool]:
+    """The engine given, or one made from a URL (owned: the caller disposes of it). On SQLite a
+    batch takes the write lock when it begins (BEGIN IMMEDIATE), not halfway through."""
     if isinstance(engine_or_url, Engine):
         return engine_or_url, False
-    from sqlalchemy import create_engine, event
-
-    url = normalize_url(str(engine_or_url)) if not hasattr(engine_or_url, "drivername") else engine_or_url
-    if url.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 5})
-
-        @event.listens_for(engine, "connect")
-        def _no_implicit_tx(dbapi_conn, record):  # the pysqlite recipe: we say BEGIN ourselves
-            dbapi_conn.isolation_level = None
-
-        @event.listens_for(engine, "begin")
-        def _begin_immediate(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-        return engine, True
-    return create_engine(url, pool_pre_ping=False), True
+    return make_engine(engine_or_url, sqlite_begin="BEGIN IMMEDIATE"), True
 
 
 def _ensure_tables(conn: Connection) -> None:

@@ -1,33 +1,24 @@
-"""Engines for the gate and the instance registry: built from a URL (libpq or SQLAlchemy
-spelling) or taken as given, with a bounded connect timeout and, for the gate, read-only
-sessions."""
+"""Engines for the gate, the server and the instance registry (made by :mod:`migrator.engines`):
+a bounded connect timeout, a small pre-pinged pool, and for the gate read-only sessions."""
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 
-from ..dburl import is_postgres, normalize_url
+from .. import engines
 
 
 def make_engine(url: str, *, connect_timeout: float = 5.0, read_only: bool = False,
                 statement_timeout_ms: int | None = None, pool_size: int = 5) -> Engine:
     """An engine with pre-ping (it survives the database restarting) and bounded waits."""
-    sa_url = normalize_url(url)
-    kwargs: dict = {"pool_pre_ping": True}
-    connect_args: dict = {}
-    if is_postgres(sa_url):
-        connect_args["connect_timeout"] = max(1, int(round(connect_timeout)))
-        options = []
-        if read_only:
-            options.append("-c default_transaction_read_only=on")
-        if statement_timeout_ms:
-            options.append(f"-c statement_timeout={int(statement_timeout_ms)}")
-        if options:  # after the URL's own options (a search_path, say), not instead of them
-            connect_args["options"] = " ".join([sa_url.query.get("options") or "", *options]).strip()
-        connect_args.setdefault("application_name", "migrator-gate" if read_only else "migrator")
-        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=connect_timeout)
-    return create_engine(sa_url, connect_args=connect_args, **kwargs)
+    settings: dict[str, object] = {}
+    if read_only:
+        settings["default_transaction_read_only"] = "on"
+    if statement_timeout_ms:
+        settings["statement_timeout"] = int(statement_timeout_ms)
+    return engines.make_engine(url, settings=settings, connect_timeout=connect_timeout, pool_size=pool_size,
+                               application_name="migrator-gate" if read_only else "migrator",
+                               sqlite_begin=None)
 
 
 def engine_from(engine_or_url, **kwargs) -> tuple[Engine | Connection, bool]:

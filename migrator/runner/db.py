@@ -6,30 +6,27 @@ unknown role), exit 3 when it may (unreachable, restarting, timed out)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.engine import URL
-from sqlalchemy.pool import NullPool
 
+from .. import engines
 from ..config import Config, find_database_url
 from ..dberrors import connection_error, reason
-from ..dburl import is_postgres, is_sqlite, normalize_url, redact_text
+from ..dburl import redact_text
+from ..engines import session_url
 
 
-def session_options(config: Config) -> str:
-    """libpq ``options``: the session settings every runner connection starts with."""
-    opts = [f"-c lock_timeout={int(config.lock_timeout_ms)}"]
+def session_settings(config: Config) -> dict[str, int]:
+    """The PostgreSQL session settings every runner connection starts with."""
+    settings = {"lock_timeout": int(config.lock_timeout_ms)}
     if config.statement_timeout_ms:
-        opts.append(f"-c statement_timeout={int(config.statement_timeout_ms)}")
-    return " ".join(opts)
+        settings["statement_timeout"] = int(config.statement_timeout_ms)
+    return settings
 
 
 def runner_url(config: Config) -> URL:
-    url = normalize_url(find_database_url(config)[0])
-    if is_postgres(url):
-        existing = url.query.get("options")
-        existing = " ".join(existing) if isinstance(existing, tuple) else (existing or "")
-        url = url.update_query_dict({"options": (existing + " " + session_options(config)).strip()})
-    return url
+    """The URL with the session settings in its libpq options (so they hold whatever the
+    project's env.py does with it)."""
+    return session_url(find_database_url(config)[0], session_settings(config))
 
 
 def given_url(config: Config) -> str:
@@ -48,27 +45,7 @@ def url_for_alembic(url: URL) -> str:
 
 
 def make_engine(config: Config) -> sa.Engine:
-    url = runner_url(config)
-    if is_sqlite(url):
-        timeout = max(0.1, config.lock_timeout_ms / 1000.0)
-        engine = sa.create_engine(url, poolclass=NullPool, connect_args={"timeout": timeout})
-        _transactional_sqlite(engine)
-        return engine
-    connect_args = {"connect_timeout": 5} if is_postgres(url) else {}
-    return sa.create_engine(url, poolclass=NullPool, connect_args=connect_args)
-
-
-def _transactional_sqlite(engine: sa.Engine) -> None:
-    """pysqlite commits DDL as it goes; take the transactions over so a migration is atomic."""
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection, _record):
-        dbapi_connection.isolation_level = None
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn):
-        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-            conn.exec_driver_sql("BEGIN")
+    return engines.make_engine(runner_url(config), sqlite_timeout=config.lock_timeout_ms / 1000.0)
 
 
 def check_reachable(engine: sa.Engine, config: Config | None = None) -> None:
