@@ -156,6 +156,12 @@ def test_an_expand_dropping_a_column_the_previous_release_maps(project, scratch)
     assert Path(f.loc.path).resolve() == (project / "app" / "models.py").resolve()
     assert f.loc.line == expected
     assert "orders.created_at" in f.message and "release 1.2.0 (at v1.2.0)" in f.message
+    # and the migration that removed it
+    seeded = project / "migrations" / "versions" / "e130_seeded.py"
+    # (Alembic renders a batch's statements at its `with` line)
+    assert any(f"(dropped by {p}:{line_of(seeded, needle)})" in f.message
+               for p in ("migrations/versions/e130_seeded.py", str(seeded))
+               for needle in ("batch_alter_table", "drop_column")), f.message
     assert set(by_rule(report)) == {"expand-breaks-previous-models"}
 
 
@@ -167,6 +173,7 @@ def test_a_contract_dropping_a_column_the_release_still_maps(project, scratch):
     assert step == "contract"
     assert f.loc.line == line_of(models, "first_name: Mapped")
     assert "users.first_name" in f.message and "after contract 1.3.0" in f.message
+    assert "dropped by" in f.message and "c130_drop_name_columns.py:" in f.message
     assert set(by_rule(report)) == {"contract-breaks-models"}
 
 
@@ -198,6 +205,7 @@ def test_a_not_null_column_without_default_the_previous_release_never_writes(pro
     previous_text = git(project.parent, "show", "v1.2.0:sample_project/app/models.py")
     assert f.loc.line == next(i for i, t in enumerate(previous_text.splitlines(), 1) if t.startswith("class User("))
     assert "users.plan NOT NULL without a default" in f.message and "release 1.2.0" in f.message
+    assert "added by" in f.message and "e130_seeded.py:" in f.message
     assert set(by_rule(report)) == {"unwritten-not-null-column"}
 
 
@@ -213,6 +221,7 @@ def test_a_type_narrowed_under_a_mapped_column(project, scratch):
     assert sorted(step for step, _ in found) == ["expand", "previous"]
     for step, f in found:
         assert "users.email" in f.message and "100" in f.message
+        assert "changed by" in f.message and "e130_seeded.py:" in f.message
         if step == "expand":
             assert f.loc.line == line_of(models, "email: Mapped")
     assert set(by_rule(report)) == {"model-type-mismatch"}

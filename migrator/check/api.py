@@ -18,6 +18,7 @@ from ..config import Config
 from ..errors import RefusedError, UsageError
 from ..releases import parse_release
 from ..script import load_catalog
+from .blame import Blame
 from .compare import Keyed, compare
 from .models import ModelSet, PathDisplay, load_models, parse_spec
 from .previous import exported, last_release_tag, release_of, repo_top
@@ -88,6 +89,11 @@ def _check(config: Config, spec: str, v, previous: str | None, database_url: str
                 prev_models = load_models(spec, d / root.relative_to(top), label=label,
                                           display=PathDisplay(d, top))
     plan = Plan.of(catalog, v)
+    blame = Blame(config, catalog, v)
+
+    def _comparison(name: str, models: ModelSet, schema: str, found: list[Keyed]) -> Comparison:
+        return _made(name, models, schema, found, blame)
+
     with scratch_url(database_url) as url:
         replay = Replay(config, url)
         try:
@@ -124,7 +130,12 @@ def _check(config: Config, spec: str, v, previous: str | None, database_url: str
     return report
 
 
-def _comparison(name: str, models: ModelSet, schema: str, found: list[Keyed]) -> Comparison:
+def _made(name: str, models: ModelSet, schema: str, found: list[Keyed], blame: Blame) -> Comparison:
+    """A comparison's findings, each told which migration removed or changed what it is about."""
+    for k in found:
+        if k.finding is not None:
+            k.finding.message += blame.explain(k.key[0], k.key[1], k.key[2],
+                                               phase="contract" if name == "contract" else None)
     findings = sorted((k.finding for k in found if k.finding is not None),
                       key=lambda f: (f.loc.path, f.loc.line, f.loc.column, f.rule, f.message))
     return Comparison(name, models.label, schema, findings)
