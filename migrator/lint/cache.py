@@ -16,6 +16,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -177,8 +178,9 @@ class LintCache:
     def _run_path(self, key: str) -> Path:
         return self.directory / "runs" / f"{key}.json"
 
-    def get_run(self, key: str, *, need_operations: bool = True):
-        """The whole report stored under ``key``, or None when missing or corrupt."""
+    def get_run(self, key: str, *, need_operations: bool = True, warn=None):
+        """The whole report stored under ``key``, or None when missing or corrupt. The files
+        the run skipped are passed to ``warn(path, why)`` again, as the run that stored it did."""
         from ..model import LintReport, MigrationSource
 
         if self.directory is None:
@@ -191,16 +193,21 @@ class LintCache:
                 source = MigrationSource(**item["source"])
                 entry = item["result"] if need_operations else {**item["result"], "operations": []}
                 migrations.append(decode(entry, source))
-            return LintReport(migrations, files=int(doc["files"]))
+            skipped = [(str(path), str(why)) for path, why in doc.get("skipped", [])]
         except Exception:  # noqa: BLE001 - missing or corrupt: lint for real
             return None
+        if warn is not None:
+            for path, why in skipped:
+                warn(path, why)
+        return LintReport(migrations, files=int(doc["files"]))
 
-    def put_run(self, key: str, roots: list[Path], report) -> None:
+    def put_run(self, key: str, roots: list[Path], report, skipped=()) -> None:
         """Store ``report`` as the result of a whole run, when every migration in it came from
-        under ``roots`` (else the key would not cover everything the report depends on)."""
-        if self.directory is None or not all(_within(m.source.path, roots) for m in report.migrations):
+        under ``roots`` (else the key would not cover everything the report depends on).
+        ``skipped``: (path, why) of the files discovery skipped, warned about again on a hit."""
+        if self.directory is None or not _all_within([m.source.path for m in report.migrations], roots):
             return
-        doc = {"files": report.files, "migrations": [
+        doc = {"files": report.files, "skipped": [list(s) for s in skipped], "migrations": [
             {"source": _encode_source(m.source), "result": encode(m)} for m in report.migrations]}
         self._write(self._run_path(key), doc)
         self._prune(self._run_path(key).parent, KEEP_RUNS)
@@ -290,6 +297,9 @@ def _tree_digest(roots: list[Path], skip: Path | None) -> str:
         for f in files:
             try:
                 st = f.stat()
+                if not stat.S_ISREG(st.st_mode):  # a FIFO would block: its name is enough
+                    h.update(f"N\0{f}\0{st.st_mode}\0".encode())
+                    continue
                 if st.st_size > _BIG:
                     h.update(f"F\0{f}\0{st.st_size}:{st.st_mtime_ns}\0".encode())
                     continue
@@ -330,6 +340,17 @@ def _encode_source(s) -> dict:
             "transaction_reason": s.transaction_reason, "direction": s.direction}
 
 
-def _within(path: str, roots: list[Path]) -> bool:
-    p = Path(path).resolve()
-    return any(p == r or r in p.parents for r in roots)
+def _all_within(paths: list[str], roots: list[Path]) -> bool:
+    """Whether every path is one of ``roots`` or under one: a set lookup per ancestor, so the
+    cost is linear in the paths (pre-commit passes thousands of files as roots)."""
+    inside = {str(r) for r in roots}
+    resolved: dict[str, bool] = {}
+    for path in paths:
+        if path in resolved:
+            ok = resolved[path]
+        else:
+            p = Path(path).resolve()
+            ok = resolved[path] = str(p) in inside or any(str(a) in inside for a in p.parents)
+        if not ok:
+            return False
+    return True

@@ -151,11 +151,21 @@ def lint_many(sources: list, config, *, cache: LintCache | None = None, jobs: in
 
 def lint_paths(paths: list[str], config, *, stdin_text: str | None = None, use_cache: bool = True,
                jobs: int | None = None, diff_base: str | None = None,
-               need_operations: bool = True) -> LintReport:
+               need_operations: bool = True, warn=None) -> LintReport:
     """Find, load and lint migrations: what ``migrator lint`` does before rendering.
 
     ``need_operations=False`` lets a whole-run cache hit skip decoding operations (the text,
-    json and github formats do not read them)."""
+    json and github formats do not read them). Files that cannot be linted (FIFOs, devices,
+    broken links) are skipped and passed to ``warn(path, why)``, by default a warning on stderr."""
+    from ..sources.discover import load_sources, warn_on_stderr
+
+    warn = warn or warn_on_stderr
+    skipped: list[tuple[str, str]] = []
+
+    def note(path: str, why: str) -> None:
+        skipped.append((path, why))
+        warn(path, why)
+
     changed = None
     if diff_base:
         from .diff import changed_files
@@ -163,14 +173,12 @@ def lint_paths(paths: list[str], config, *, stdin_text: str | None = None, use_c
         changed = changed_files(diff_base)
     cache = LintCache.for_config(config, enabled=use_cache)
     run = run_key(paths, config) if cache.enabled else None
-    report = cache.get_run(run[0], need_operations=need_operations) if run else None
+    report = cache.get_run(run[0], need_operations=need_operations, warn=warn) if run else None
     if report is None:
-        from ..sources.discover import load_sources
-
-        sources = load_sources(paths, config, stdin_text=stdin_text)
+        sources = load_sources(paths, config, stdin_text=stdin_text, warn=note)
         report = lint_many(sources, config, cache=cache, jobs=jobs)
         if run:
-            cache.put_run(run[0], run[1], report)
+            cache.put_run(run[0], run[1], report, skipped)
     if changed is not None:
         from .diff import is_changed
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import stat
 import sys
 from pathlib import Path, PurePosixPath
 
@@ -142,30 +143,81 @@ def _join(arg: str, rel: PurePosixPath) -> str:
 
 # -- walking directories ------------------------------------------------------------------------
 
-def _walk(directory: Path, arg: str, suffix: str) -> list[tuple[Path, PurePosixPath]]:
-    """Files with ``suffix`` under ``directory`` (hidden and __pycache__ directories skipped)."""
+def _not_regular(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a migration file without blocking or erroring (a FIFO
+    would wait forever for a writer), or None for a regular file (symbolic links followed)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as e:
+        if path.is_symlink():
+            return "a broken symbolic link"
+        return f"cannot read: {e.strerror or e}"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a FIFO, not a regular file"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a regular file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device, not a regular file"
+    return "not a regular file"
+
+
+def _walk(directory: Path, arg: str, suffix: str,
+          warn=None) -> list[tuple[Path, PurePosixPath]]:
+    """Regular files with ``suffix`` under ``directory`` (hidden and __pycache__ directories
+    skipped). Symbolic links are followed, but each real directory is visited once, so links
+    back up the tree end instead of looping; FIFOs, sockets, devices and broken links are
+    reported to ``warn`` and skipped."""
     found: list[tuple[Path, PurePosixPath]] = []
 
     def onerror(e: OSError) -> None:
         raise UsageError(f"cannot read directory: {e.strerror or e}", path=e.filename or arg)
 
+    def identity(path: str) -> tuple[int, int] | None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    visited = {identity(str(directory))}
     for dirpath, dirnames, filenames in os.walk(directory, onerror=onerror, followlinks=True):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d != "__pycache__"]
+        keep = []
+        for d in dirnames:
+            if d.startswith(".") or d == "__pycache__":
+                continue
+            key = identity(os.path.join(dirpath, d))
+            if key is None or key in visited:
+                continue  # a link to a directory already walked (or gone)
+            visited.add(key)
+            keep.append(d)
+        dirnames[:] = keep
         for name in filenames:
             if name.endswith(suffix) and not name.startswith("."):
                 full = Path(dirpath) / name
-                found.append((full, PurePosixPath(full.relative_to(directory).as_posix())))
+                rel = PurePosixPath(full.relative_to(directory).as_posix())
+                why = _not_regular(full)
+                if why is not None:
+                    if warn is not None:
+                        warn(_join(arg, rel), why)
+                    continue
+                found.append((full, rel))
     return found
 
 
+def _regular_files(directory: Path, pattern: str) -> list[Path]:
+    return [f for f in directory.glob(pattern) if _not_regular(f) is None]
+
+
 def _looks_like_versions_dir(directory: Path) -> bool:
-    if not any(directory.glob("*.py")):
+    if not _regular_files(directory, "*.py"):
         return False
     if directory.name == "versions":
         return True
     if any(directory.rglob("*.sql")):
         return False
-    for f in directory.glob("*.py"):
+    for f in _regular_files(directory, "*.py"):
         try:
             if _REVISION_ASSIGNMENT.search(f.read_text(encoding="utf-8", errors="replace")):
                 return True
@@ -176,9 +228,14 @@ def _looks_like_versions_dir(directory: Path) -> bool:
 
 # -- loading ------------------------------------------------------------------------------------
 
+def warn_on_stderr(path: str, why: str) -> None:
+    sys.stderr.write(f"warning: {path}: skipped: {why}\n")
+
+
 class _Loader:
-    def __init__(self, config: Config, stdin_text: str | None):
+    def __init__(self, config: Config, stdin_text: str | None, warn=warn_on_stderr):
         self.config = config
+        self.warn = warn
         self.stdin_text = stdin_text
         self.excluded = _Excluder(config)
         self.seen: set[Path] = set()
@@ -229,7 +286,7 @@ class _Loader:
             if not vdir.is_dir():
                 raise UsageError("the Alembic versions directory does not exist",
                                  path=_display(vdir))
-            for path, rel in _walk(vdir, str(vdir), ".py"):
+            for path, rel in _walk(vdir, str(vdir), ".py", self.warn):
                 if rel.name.startswith("_"):
                     continue
                 files.append((path, _display(path)))
@@ -247,13 +304,13 @@ class _Loader:
             self.project(script_directory_project(directory), arg)
             return
         if _looks_like_versions_dir(directory):
-            files = [(p, _join(arg, rel)) for p, rel in _walk(directory, arg, ".py")
+            files = [(p, _join(arg, rel)) for p, rel in _walk(directory, arg, ".py", self.warn)
                      if not rel.name.startswith("_")]
             files.sort(key=lambda f: _path_key(PurePosixPath(f[1])))
             ini = find_ini(directory)
             self.revisions(files, directory.parent, ini, sys_path=_prepend_sys_path(ini))
             return
-        ordered = order_sql_files(_walk(directory, arg, ".sql"))
+        ordered = order_sql_files(_walk(directory, arg, ".sql", self.warn))
         self.sql_files([(p, _join(arg, rel)) for p, rel in ordered])
 
     def path(self, arg: str) -> None:
@@ -271,13 +328,15 @@ class _Loader:
             if not os.access(p, os.R_OK | os.X_OK):
                 raise UsageError("cannot read directory: permission denied", path=arg)
             self.directory(p, arg)
+        elif (why := _not_regular(p)) is not None:  # opening a FIFO would wait for a writer
+            self.warn(arg, why)
         elif p.suffix.lower() == ".sql":
             self.sql_files([(p, arg)])
         elif p.suffix.lower() == ".py":
             script_dir = p.parent.parent if p.parent.name == "versions" else p.parent
             # Its parents live beside it: known, not rendered.
             siblings = [read_revision_ids(_read_text(f)).get("revision")
-                        for f in p.parent.glob("*.py") if f.resolve() != p.resolve()]
+                        for f in _regular_files(p.parent, "*.py") if f.resolve() != p.resolve()]
             ini = find_ini(p.parent)
             self.revisions([(p, arg)], script_dir, ini,
                            [r for r in siblings if isinstance(r, str)], _prepend_sys_path(ini))
@@ -316,10 +375,13 @@ def _prepend_sys_path(ini: Path | None) -> list[Path]:
     return project.sys_path if project else []
 
 
-def load_sources(paths: list[str], config: Config,
-                 stdin_text: str | None = None) -> list[MigrationSource]:
-    """Every migration the paths name, in migration order (paths in the order given)."""
-    loader = _Loader(config, stdin_text)
+def load_sources(paths: list[str], config: Config, stdin_text: str | None = None,
+                 warn=warn_on_stderr) -> list[MigrationSource]:
+    """Every migration the paths name, in migration order (paths in the order given).
+
+    Files that are not regular files (FIFOs, sockets, devices, broken links) are skipped and
+    passed to ``warn(path, why)``, which by default writes a warning line to stderr."""
+    loader = _Loader(config, stdin_text, warn)
     if not paths:
         project = find_project(config, required=False)
         if project is None:
