@@ -6,6 +6,7 @@ The public Python API is imported lazily so the command line starts fast.
 from __future__ import annotations
 
 __version__ = "0.1.0"
+DISTRIBUTION = "migrator-zdt"  # the name on the package index (`pip install migrator-zdt`)
 
 _LAZY = {
     "lint_paths": "migrator.lint.engine",

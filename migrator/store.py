@@ -9,7 +9,8 @@ HISTORY = "migrator_history"  # one row per attempt to apply or undo a revision
 BACKFILLS = "migrator_backfills"  # one row per declared backfill
 INSTANCES = "migrator_instances"  # application instances and the release they run
 VERSION_TABLE = "alembic_version"  # Alembic's (the project's env.py may name another)
-TABLES = (HISTORY, BACKFILLS, INSTANCES, VERSION_TABLE)
+DEPLOYMENTS = "migrator_deployments"  # `migrator deployed --release V`: rollouts that finished
+TABLES = (HISTORY, BACKFILLS, INSTANCES, VERSION_TABLE, DEPLOYMENTS)
 
 # Indexes a failed or interrupted CREATE INDEX CONCURRENTLY left INVALID (PostgreSQL).
 INVALID_INDEXES = """

@@ -56,6 +56,15 @@ expect_refusal "$M" contract --release 1.2.0
 say "expand 1.2.0: first_name / last_name become optional (1.2.0 writes only full_name)"
 "$M" expand --release 1.2.0
 
+say "contract 1.2.0 before its deployment is recorded: refused (no instance registry here)"
+expect_refusal "$M" contract --release 1.2.0
+
+say "deployed 1.2.0: the pipeline records that the rollout finished"
+"$M" deployed --release 1.2.0
+
+say "contract 1.20.0 (a typo for 1.2.0): refused, nothing dropped"
+expect_refusal "$M" contract --release 1.20.0
+
 say "contract 1.2.0: gate, then CHECK (full_name IS NOT NULL) NOT VALID, a second backfill pass, validate"
 "$M" contract --release 1.2.0
 show "SELECT id, full_name FROM users"
@@ -64,7 +73,8 @@ say "gate rollback 1.1.0: no longer possible (a 1.2.0 contract is applied)"
 expect_refusal "$M" gate rollback --release 1.1.0
 expect_refusal "$M" rollback --release 1.1.0
 
-say "contract 1.3.0: drop first_name and last_name, full_name NOT NULL"
+say "deploy 1.3.0, record it, then contract 1.3.0: drop first_name and last_name, full_name NOT NULL"
+"$M" deployed --release 1.3.0
 "$M" contract --release 1.3.0
 
 say "status"

@@ -8,8 +8,14 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+# The distribution is migrator-zdt; a "migrator" distribution left in .venv (this project before
+# the rename, or the unrelated PyPI project) owns the same import package and command: remove it.
+if .venv/bin/python -m pip show migrator >/dev/null 2>&1; then
+  .venv/bin/python -m pip uninstall -q -y migrator >/dev/null 2>&1 || true
+fi
 .venv/bin/python -m pip install -q -e ".[test,fast]" 2>&1 | grep -v -e '^WARNING: Location' -e 'is ignored' || true
-.venv/bin/python -c "import migrator, sqlglot, alembic, psycopg" 
+.venv/bin/python -c "import migrator, sqlglot, alembic, psycopg"
+test -x .venv/bin/migrator || .venv/bin/python -m pip install -q --force-reinstall --no-deps -e . >/dev/null 2>&1
 if [ "${1:-}" = "--with-postgres" ]; then
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

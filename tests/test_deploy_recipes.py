@@ -193,7 +193,7 @@ def test_recipe_commands_run_in_order_against_the_sample_project(recipe, pg_serv
         if "expand" in ran:
             assert ran.index("expand") < ran.index("gate ready")
         if "contract" in ran:
-            assert ran.index("gate contract") < ran.index("contract")
+            assert ran.index("deployed") < ran.index("gate contract") < ran.index("contract")
         code, out, _ = run_cli(["gate", "ready", "--release", RELEASE, "--format", "json"], capsys)
         assert code == 0 and json.loads(out)["verdict"] == "pass"
     finally:

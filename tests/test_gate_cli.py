@@ -9,7 +9,7 @@ import time
 import pytest
 
 from migrator.config import Config
-from tests.test_gate_support import SAMPLE, add_history, execute, json_out, run_cli
+from tests.test_gate_support import SAMPLE, add_deployment, add_history, execute, json_out, run_cli
 
 
 @pytest.fixture(autouse=True)
@@ -53,6 +53,9 @@ def test_exit_codes_pass_fail_usage_unknown(pg_url, capsys):
 
 def test_contract_require_registry_flag_turns_the_warning_into_a_fail(pg_url, capsys):
     add_history(pg_url, ("e100", "expand", "1.0.0", "applied"))
+    code, out, _ = run_cli(["gate", "contract", "-r", "1.0.0", "--database-url", pg_url], capsys)
+    assert code == 1 and "deployment_unrecorded" in out and "migrator deployed --release 1.0.0" in out
+    add_deployment(pg_url, "1.0.0")
     code, out, _ = run_cli(["gate", "contract", "-r", "1.0.0", "--database-url", pg_url], capsys)
     assert code == 0 and "registry_empty" in out
     code, out, _ = run_cli(["gate", "contract", "-r", "1.0.0", "--database-url", pg_url,

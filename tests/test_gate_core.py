@@ -7,7 +7,7 @@ import pytest
 from migrator.config import Config
 from migrator.errors import UsageError
 from migrator.gate.core import NO_CATALOG, evaluate
-from tests.test_gate_support import add_backfill, add_history, codes, execute
+from tests.test_gate_support import add_backfill, add_deployment, add_history, codes, execute
 
 CATALOG = [
     {"revision": "e100", "phase": "expand", "release": "1.0.0"},
@@ -153,15 +153,31 @@ def test_unfinished_backfill_blocks_its_release_and_later_ones_only(pg_url):
     assert gate("ready", "1.1.0", pg_url).verdict == "pass"
 
 
-def test_contract_without_any_registered_instance_passes_with_warning_or_fails_when_required(pg_url):
+def test_contract_without_any_registered_instance_needs_a_recorded_deployment(pg_url):
     add_history(pg_url, ("e100", "expand", "1.0.0", "applied"), ("e110", "expand", "1.1.0", "applied"))
     r = gate("contract", "1.1.0", pg_url)
+    assert r.verdict == "fail" and codes(r) == {"deployment_unrecorded"}
+    assert "migrator deployed --release 1.1.0" in r.reasons[0].message
+    add_deployment(pg_url, "1.0.0")
+    r = gate("contract", "1.1.0", pg_url)
+    assert r.verdict == "fail" and "latest recorded deployment is release 1.0.0" in r.reasons[0].message
+    add_deployment(pg_url, "1.1.0")
+    r = gate("contract", "1.1.0", pg_url)
     assert r.verdict == "pass" and [w.code for w in r.warnings] == ["registry_empty"]
-    assert "cannot be checked" in r.warnings[0].message
+    assert "latest recorded deployment is release 1.1.0" in r.warnings[0].message
     r = gate("contract", "1.1.0", pg_url, require_registry=True)
     assert r.verdict == "fail" and codes(r) == {"registry_empty"}
     r = gate("contract", "1.1.0", pg_url, config=Config(require_registry=True))
     assert r.verdict == "fail"
+
+
+def test_contract_reads_a_later_record_of_an_older_release_as_a_rollback_of_the_code(pg_url):
+    add_history(pg_url, ("e100", "expand", "1.0.0", "applied"), ("e110", "expand", "1.1.0", "applied"))
+    add_deployment(pg_url, "1.1.0")
+    add_deployment(pg_url, "1.0.0")
+    r = gate("contract", "1.1.0", pg_url)
+    assert r.verdict == "fail" and codes(r) == {"deployment_unrecorded"}
+    assert gate("contract", "1.0.0", pg_url).verdict == "pass"
 
 
 def test_contract_includes_ready(pg_url):
@@ -186,7 +202,7 @@ def test_bad_gate_kind_or_release_is_a_usage_error(pg_url):
 
 def test_the_gate_reads_in_a_read_only_transaction_and_creates_nothing(pg_url):
     r = evaluate("contract", "1.0.0", url=pg_url, catalog=NO_CATALOG)
-    assert r.verdict == "pass"
+    assert r.verdict == "fail" and {x.code for x in r.reasons} == {"no_catalog", "deployment_unrecorded"}
     from tests.test_gate_support import engine_for
     from sqlalchemy import inspect
 

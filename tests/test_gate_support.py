@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from migrator.dburl import normalize_url
-from migrator.runner.tables import backfills, ensure_tables, history
+from migrator.runner.tables import backfills, deployments, ensure_tables, history
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_project"
@@ -33,6 +33,17 @@ def add_history(url: str, *rows: tuple) -> None:
                 c.execute(history.insert().values(
                     revision=revision, phase=phase, release=release, status=status, action=action,
                     error=error, started_at=datetime.now(timezone.utc)))
+    finally:
+        eng.dispose()
+
+
+def add_deployment(url: str, release: str) -> None:
+    """A `migrator deployed --release` record."""
+    eng = engine_for(url)
+    try:
+        with eng.begin() as c:
+            ensure_tables(c)
+            c.execute(deployments.insert().values(release=release, recorded_at=datetime.now(timezone.utc)))
     finally:
         eng.dispose()
 

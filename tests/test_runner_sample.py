@@ -57,6 +57,7 @@ def test_sample_project_walks_its_releases_with_the_window_after_each_step(tmp_p
     w = window_of(config)
     assert w.supports(V("1.0.0")) and w.supports(V("1.2.0"))
 
+    api.deployed(config, "1.2.0")  # the pipeline records the rollout (no instance registry here)
     r = api.contract(config, "1.2.0")
     assert r.ok, r.steps
     assert [s.revision for s in r.steps] == ["c120_full_name_check", "c121_validate_full_name_check"]
@@ -65,6 +66,7 @@ def test_sample_project_walks_its_releases_with_the_window_after_each_step(tmp_p
     w = window_of(config)
     assert not w.supports(V("1.1.0")) and w.supports(V("1.2.0")) and w.supports(V("1.3.0"))
 
+    api.deployed(config, "1.3.0")
     r = api.contract(config, "1.3.0")
     assert r.ok and [s.revision for s in r.steps] == ["c130_drop_name_columns"]
     cols = columns(db_url, "users")
@@ -113,6 +115,7 @@ def test_rollback_undoes_expand_and_is_refused_after_a_contract(tmp_path, db_url
     assert [row["status"] for row in history_rows(db_url)][-3:] == ["rolled_back"] * 3
 
     api.expand(config, "1.2.0")
+    api.deployed(config, "1.2.0")
     assert api.contract(config, "1.2.0").ok
     code, out, err = cli(["rollback", "--release", "1.2.0", "-d", str(project), "--database-url", db_url],
                          capsys)
@@ -175,7 +178,9 @@ def test_contract_with_nothing_pending_does_not_consult_the_gate(tmp_path, sqlit
 
     project = copy_sample(tmp_path)
     config = config_for(project, sqlite_url)
-    assert api.expand(config, "1.2.0").ok and api.contract(config, "1.2.0").ok
+    assert api.expand(config, "1.2.0").ok
+    api.deployed(config, "1.2.0")
+    assert api.contract(config, "1.2.0").ok
     handle = register_instance(sqlite_url, "1.1.0", instance_id="old-pod")  # an old pod reappears
     try:
         assert api.contract(config, "1.2.0").steps == []  # nothing to do: no refusal

@@ -9,6 +9,7 @@ import sys
 
 import click
 
+from .. import DISTRIBUTION, __version__
 from ..errors import EXIT_INTERNAL, MigratorError
 
 # command name -> "module:attribute" (relative to migrator.cli)
@@ -20,6 +21,7 @@ COMMANDS = {
     "revision": "project_cmd:revision",
     "expand": "runner_cmd:expand",
     "contract": "runner_cmd:contract",
+    "deployed": "runner_cmd:deployed",
     "rollback": "runner_cmd:rollback",
     "status": "runner_cmd:status",
     "plan": "runner_cmd:plan",
@@ -38,6 +40,7 @@ HELP = {
     "revision": "Create a correctly placed, tagged revision.",
     "expand": "Apply pending expand migrations with release <= R.",
     "contract": "Gate, then apply pending contract migrations with release <= R.",
+    "deployed": "Record that the rollout of release R has finished.",
     "rollback": "Undo applied expand migrations of releases >= R.",
     "status": "The compatibility window, applied / pending / failed per release.",
     "plan": "The ordered plan for a release with its SQL; nothing is applied.",
@@ -68,7 +71,8 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="migrator")
+@click.version_option(version=__version__, package_name=DISTRIBUTION,
+                      message="%(prog)s %(version)s (distribution " + DISTRIBUTION + ")")
 def cli():
     """migrator: zero-downtime schema migrations (expand / contract)."""
 

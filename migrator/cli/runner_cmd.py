@@ -193,29 +193,63 @@ def _apply_command(name: str, doc: str):
     @click.option("--reason", default=None, help="Why: recorded in the history.")
     @common_options
     @json_errors(name)
-    def cmd(release, dry_run, accept_drift, override_lint, reason, fmt, **kw):
+    def cmd(release, dry_run, accept_drift, override_lint, reason, fmt, release_unknown_ok=False, **kw):
         from ..runner import api
 
         config = build_config(**kw)
-        fn = getattr(api, name)
         if name == "contract" and config.models:  # [tool.migrator] models: the release's models
             from ..check.live import refuse_breaking_contract
 
             refuse_breaking_contract(config, release)
         if fmt == "text":
             click.echo(f"{name} {release}" + (" (dry run)" if dry_run else ""))
-        result = fn(config, release, dry_run=dry_run,
-                    accept_drift=_pairs(accept_drift, reason, "--accept-drift"),
-                    override_lint=_pairs(override_lint, reason, "--override-lint"),
-                    on_event=_events(fmt))
+        extra = {"release_unknown_ok": release_unknown_ok} if name == "contract" else {}
+        result = getattr(api, name)(config, release, dry_run=dry_run,
+                                    accept_drift=_pairs(accept_drift, reason, "--accept-drift"),
+                                    override_lint=_pairs(override_lint, reason, "--override-lint"),
+                                    on_event=_events(fmt), **extra)
         _finish(result, fmt)
 
+    if name == "contract":
+        cmd = click.option("--release-unknown-ok", is_flag=True,
+                           help="Contract up to a release that no revision declares and nobody "
+                                "recorded as deployed (normally refused: a typo would apply every "
+                                "contract migration up to it).")(cmd)
     return cmd
 
 
-expand = _apply_command("expand", "Apply pending expand migrations with release <= R.")
+expand = _apply_command("expand", "Apply pending expand migrations with release <= R. A release "
+                                  "no revision declares is allowed (it applies what is pending "
+                                  "below it) and said so.")
 contract = _apply_command("contract", "Gate `contract R`, then apply pending contract migrations "
-                                      "with release <= R.")
+                                      "with release <= R. R must be declared by a revision or "
+                                      "recorded as deployed (`migrator deployed --release R`, or "
+                                      "an instance in the registry); with no instance registry, "
+                                      "the latest recorded deployment must be R or newer.")
+
+
+@click.command()
+@click.option("--release", "-r", required=True, callback=release_arg,
+              help="The release whose rollout has finished.")
+@click.option("--note", default=None, help="Free text stored with the record (a pipeline URL).")
+@common_options
+@json_errors("deployed")
+def deployed(release, note, fmt, **kw):
+    """Record that the rollout of release R has finished (run it after the deploy, before
+    `gate contract` / `contract`). Without an instance registry, `contract R` needs this record;
+    record a rollback of the code the same way (its older release then blocks contract).
+
+    Exit status: 0 recorded, 1 refused (the schema does not support R), 2 usage error, 3 database
+    unreachable."""
+    from ..runner import api
+
+    doc = api.deployed(build_config(**kw), release, note=note)
+    if fmt == "json":
+        click.echo(json.dumps(doc, indent=2, default=str))
+        return
+    click.echo(f"recorded: release {doc['release']} deployed ({doc['recorded_at']}, by {doc['recorded_by']})")
+    for n in doc["notes"]:
+        click.echo(f"  note: {n}")
 
 
 @click.command()

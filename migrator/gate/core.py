@@ -238,9 +238,7 @@ def decide_contract(v: Version, snap: Snapshot, ttl: float, require_registry: bo
         if require_registry:
             return [Reason("registry_empty", "no application instance has ever registered, so whether an "
                            f"older release than {v} still runs cannot be checked (--require-registry)")]
-        return [Reason("registry_empty", "no application instance has ever registered: whether an older "
-                       f"release than {v} still runs cannot be checked; passing on the pipeline's word",
-                       severity="warning")]
+        return [_deployment_reason(v, snap.deployments)]
     old: dict[str, list[str]] = {}
     for inst in live_instances(snap, ttl):
         try:
@@ -255,6 +253,28 @@ def decide_contract(v: Version, snap: Snapshot, ttl: float, require_registry: bo
         reasons.append(Reason("old_instance_running",
                               f"{len(ids)} live instance(s) run release {release}, older than {v}: {shown}"))
     return reasons
+
+
+def _deployment_reason(v: Version, deployments: list[dict]) -> Reason:
+    """With no instance registry, the record of deployments says what runs: the latest recorded
+    deployment must be V or newer (a later record of an older release is a rollback of the code)."""
+    latest = deployments[-1] if deployments else None
+    try:
+        latest_v = Version(str(latest["release"]).strip()) if latest else None
+    except InvalidVersion:
+        latest_v = None
+    if latest_v is not None and latest_v >= v:
+        when = latest["recorded_at"]
+        when = when.isoformat(timespec="seconds") if hasattr(when, "isoformat") else str(when)
+        return Reason("registry_empty", "no application instance has ever registered; the latest recorded "
+                      f"deployment is release {latest['release']} ({when}), so no release older than {v} "
+                      "runs on the pipeline's word", severity="warning")
+    seen = f"the latest recorded deployment is release {latest['release']}" if latest else \
+        "no deployment is recorded"
+    return Reason("deployment_unrecorded",
+                  f"no application instance has ever registered and {seen}: nothing says release {v} "
+                  f"is rolled out. After its rollout finishes, run `migrator deployed --release {v}` "
+                  "(or have the application call migrator.register_instance)")
 
 
 def decide_rollback(v: Version, states: States) -> list[Reason]:

@@ -1,5 +1,5 @@
 """What the database says, read once: the latest history state of every revision, Alembic's
-version table, invalid indexes, backfills and registered instances. One read-only transaction;
+version table, invalid indexes, backfills, registered instances and recorded deployments. One read-only transaction;
 nothing is written.
 
 Two ways in, the same SQL: a SQLAlchemy Engine or Connection (the runner, the server, SQLite),
@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from ..state import Attempt
-from ..store import (BACKFILL_LOCKS_HELD, BACKFILLS, HISTORY, HISTORY_COLUMNS, INSTANCES, INVALID_INDEXES,
-                     LATEST_HISTORY, TABLES as _TABLES, VERSION_TABLE)
+from ..store import (BACKFILL_LOCKS_HELD, BACKFILLS, DEPLOYMENTS, HISTORY, HISTORY_COLUMNS, INSTANCES,
+                     INVALID_INDEXES, LATEST_HISTORY, TABLES as _TABLES, VERSION_TABLE)
 
 Run = Callable[[str], list[dict]]  # SQL (no parameters) -> rows as dicts
 
@@ -29,6 +29,7 @@ class Snapshot:
     invalid_indexes: list[dict] = field(default_factory=list)  # schema, index, table
     backfills: list[dict] = field(default_factory=list)
     instances: list[dict] = field(default_factory=list)
+    deployments: list[dict] = field(default_factory=list)  # release, recorded_at; oldest first
     version_heads: list[str] | None = None  # Alembic's version table (None: no such table)
 
 
@@ -37,6 +38,8 @@ _PG_PREAMBLE = "SELECT now() AS now, " + ", ".join(
 
 _BACKFILLS = (f"SELECT id, name, revision, release, status, rows_done, rows_total_estimate, last_key, error "
               f"FROM {BACKFILLS} ORDER BY id")
+
+_DEPLOYMENTS = f"SELECT release, recorded_at, recorded_by FROM {DEPLOYMENTS} ORDER BY id"
 
 _INSTANCES = (f"SELECT instance_id, release, hostname, pid, started_at, last_seen, stopped_at "
               f"FROM {INSTANCES} ORDER BY release, instance_id")
@@ -87,6 +90,8 @@ def read_snapshot(run: Run, dialect: str, *, with_instances: bool = True,
     if with_instances and INSTANCES in snap.tables:
         snap.instances = [{**r, **{k: _when(r[k]) for k in ("started_at", "last_seen", "stopped_at")}}
                           for r in run(_INSTANCES)]
+    if with_instances and DEPLOYMENTS in snap.tables:
+        snap.deployments = [{**r, "recorded_at": _when(r["recorded_at"])} for r in run(_DEPLOYMENTS)]
     return snap
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from importlib import metadata
 from pathlib import Path
 
 from .fingerprint import fingerprints
+from .. import __version__
 from .paths import relative_uri, repo_root
 from .rulemeta import RuleMeta, catalog_meta, fallback
 
@@ -16,10 +16,7 @@ _LEVEL = {"error": "error", "warning": "warning"}
 
 
 def _version() -> str:
-    try:
-        return metadata.version("migrator")
-    except metadata.PackageNotFoundError:
-        return "0.0.0"
+    return __version__
 
 
 def _rule_entry(meta: RuleMeta) -> dict:

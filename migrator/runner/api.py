@@ -5,6 +5,7 @@
     rollback(config, release)  undo applied expand migrations of releases >= R (no contract >= R)
     status(config)             the window; applied / pending / failed per migration
     plan(config, release)      the ordered steps with their SQL; nothing applied
+    deployed(config, release)  record that the rollout of a release has finished
 
 Refusals raise :class:`RefusedError` (exit 1), broken projects :class:`UsageError` (exit 2), an
 unreachable database or a busy runner lock :class:`IndeterminateError` (exit 3). A migration that
@@ -24,6 +25,7 @@ from ..config import Config, find_database_url
 from ..errors import IndeterminateError, MigratorError, RefusedError, UsageError
 from ..releases import parse_release
 from ..state import States
+from . import deployments as deploys
 from . import history as hist
 from .apply import Context, apply_revision, error_text
 from ..script import Catalog, Revision, load_catalog
@@ -235,16 +237,20 @@ def expand(config: Config, release: str, *, accept_drift: dict[str, str] | None 
 
 def contract(config: Config, release: str, *, accept_drift: dict[str, str] | None = None,
              override_lint: dict[str, str] | None = None, dry_run: bool = False,
-             on_event: Emit | None = None) -> RunResult:
+             on_event: Emit | None = None, release_unknown_ok: bool = False) -> RunResult:
+    """Refused for a release no revision declares and nobody recorded as deployed (a typo would
+    apply every contract up to it) unless ``release_unknown_ok``."""
     return _forward("contract", config, release, accept_drift or {}, override_lint or {}, dry_run,
-                    on_event or _noop)
+                    on_event or _noop, release_unknown_ok=release_unknown_ok)
 
 
 def _forward(phase: str, config: Config, release: str, accept: dict[str, str],
-             override: dict[str, str], dry_run: bool, emit: Emit) -> RunResult:
+             override: dict[str, str], dry_run: bool, emit: Emit, *,
+             release_unknown_ok: bool = False) -> RunResult:
     v = parse_release(release)
     result = RunResult(phase, str(v), dry_run=dry_run)
     with _session(config, emit) as ctx:
+        result.notes += _check_release_known(ctx, phase, v, release_unknown_ok)
         result.notes += _check_drift(ctx, accept)
         if phase == "contract" and not dry_run:
             # a contract killed during its own backfill left it unfinished: the gate below
@@ -270,6 +276,60 @@ def _forward(phase: str, config: Config, release: str, accept: dict[str, str],
     if result.steps and not dry_run:
         _notify(config, f"{phase}.{'finished' if result.ok else 'failed'}", result)
     return result
+
+
+def _check_release_known(ctx: Context, phase: str, v: Version, unknown_ok: bool) -> list[str]:
+    """A release no revision declares: expand is a no-op for it (said so); contract is refused
+    unless the release was recorded as deployed or reported by an instance, or ``unknown_ok``."""
+    declared = {r.release for r in ctx.catalog.revisions}
+    if v in declared:
+        return []
+    if phase == "expand":
+        newest = max(declared, default=None)
+        beyond = f"; the newest release the catalog declares is {newest}" if newest else ""
+        return [f"no revision declares release {v}: expand applies the pending expand migrations "
+                f"of releases <= {v} (none of its own){beyond}"]
+    with ctx.engine.connect() as conn:
+        recorded = {d.release for d in deploys.recorded(conn)}
+        registered = deploys.registered_releases(conn)
+    refusal = deploys.unknown_release_message(v, declared, recorded, registered)
+    if refusal is None:
+        return []
+    if not unknown_ok:
+        raise RefusedError(refusal)
+    return [f"release {v} is unknown to the catalog and to the record of deployments; "
+            "contracting anyway (--release-unknown-ok)"]
+
+
+def deployed(config: Config, release: str, *, note: str | None = None) -> dict:
+    """Record that the rollout of ``release`` has finished (``migrator_deployments``). Refused
+    when the schema does not support that release (its expand is pending, or a newer contract
+    is applied): the record would let a contract run under code that cannot work."""
+    v = parse_release(release)
+    catalog = load_catalog(config)
+    engine = make_engine(config)
+    try:
+        check_reachable(engine, config)
+        with engine.begin() as conn:
+            ensure_tables(conn)
+            window = _states(conn, catalog).window
+            if not window.expand_complete_for(v):
+                raise RefusedError(
+                    f"release {v} cannot be recorded as deployed: expand migrations of release "
+                    f"{window.first_pending_expand} <= {v} are not applied (run `migrator expand "
+                    f"--release {v}` before deploying it)")
+            if not window.not_contracted_past(v):
+                raise RefusedError(
+                    f"release {v} cannot be recorded as deployed: contract migrations of release "
+                    f"{window.min_release} are applied, so the schema no longer supports {v}")
+            d = deploys.record(conn, release.strip(), note)
+    finally:
+        engine.dispose()
+    notes = []
+    if v not in {r.release for r in catalog.revisions}:
+        notes.append(f"no revision declares release {v} (a release without schema changes)")
+    return {"version": 1, "command": "deployed", "ok": True, **d.as_dict(), "notes": notes,
+            "window": window.as_dict()}
 
 
 def _unfinished_backfills(ctx: Context, phase: str, v: Version) -> list[dict]:

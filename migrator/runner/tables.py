@@ -1,13 +1,14 @@
 """The tables migrator keeps beside Alembic's version table. Shared by the runner (writes
-history), the backfill runner (writes progress), the gate (reads all three) and the instance
-registry (writes instances). Portable between PostgreSQL and SQLite."""
+history and, from ``migrator deployed``, deployments), the backfill runner (writes progress), the
+gate (reads them all) and the instance registry (writes instances). Portable between PostgreSQL
+and SQLite."""
 
 from __future__ import annotations
 
 from sqlalchemy import (BigInteger, Column, DateTime, Float, Integer, MetaData, String, Table,
                         Text, UniqueConstraint)
 
-from ..store import BACKFILLS, HISTORY, INSTANCES
+from ..store import BACKFILLS, DEPLOYMENTS, HISTORY, INSTANCES
 
 metadata = MetaData()
 
@@ -70,6 +71,19 @@ instances = Table(
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("last_seen", DateTime(timezone=True), nullable=False, index=True),
     Column("stopped_at", DateTime(timezone=True)),  # set when the instance deregisters cleanly
+)
+
+# The record of deployments: a pipeline runs ``migrator deployed --release V`` once the rollout of
+# V has finished. ``contract`` refuses a release nobody declared or recorded (a typo), and with
+# no instance registry it needs this record to know the old release is gone.
+deployments = Table(
+    DEPLOYMENTS,
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("release", String(64), nullable=False, index=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_by", String(255)),  # user@host pid
+    Column("note", Text),
 )
 
 
