@@ -393,3 +393,48 @@ def test_contract_refuses_to_drop_what_the_running_release_still_maps(tmp_path, 
     code, out, err = cli(["contract", "--release", "1.3.0", "--database-url", url], capsys)
     assert code == 0, out + err
     assert "first_name" not in columns(url, "users")
+
+
+# -- hostile or untidy models --------------------------------------------------------------------------
+
+class _WorkingTreeFinder:
+    """What an editable install puts on sys.meta_path: `app` always from one fixed directory."""
+
+    def __init__(self, root: Path):
+        self.root = str(root)
+
+    def find_spec(self, name, path=None, target=None):
+        import importlib.machinery
+
+        if name == "app":
+            return importlib.machinery.PathFinder.find_spec(name, [self.root])
+        return None
+
+
+def test_the_previous_release_is_imported_from_git_even_over_an_editable_install(project, monkeypatch):
+    import sys
+
+    add_expand(project, '''\
+        with op.batch_alter_table("orders") as batch:
+            batch.drop_column("created_at")
+    ''')
+    edit_models(project, "    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), "
+                         "server_default=func.now())\n", "")
+    monkeypatch.setattr(sys, "meta_path", [_WorkingTreeFinder(project), *sys.meta_path])
+    report = check(project)
+    assert [f.rule for f in report.findings] == ["expand-breaks-previous-models"]
+
+
+def test_what_the_models_print_does_not_spoil_the_json_report(project, capsys, monkeypatch):
+    edit_models(project, 'RELEASE = "1.3.0"', 'RELEASE = "1.3.0"\nprint("loading models")')
+    monkeypatch.chdir(project)
+    code, out, err = cli(["check", "--models", MODELS, "--release", "1.3.0", "--format", "json"], capsys)
+    assert code == 0 and json.loads(out)["summary"]["errors"] == 0
+    assert "loading models" in err
+
+
+def test_models_that_exit_at_import_are_a_usage_error(project, capsys, monkeypatch):
+    models = edit_models(project, 'RELEASE = "1.3.0"', 'RELEASE = "1.3.0"\nraise SystemExit(0)')
+    monkeypatch.chdir(project)
+    code, out, err = cli(["check", "--models", MODELS, "--release", "1.3.0"], capsys)
+    assert code == 2 and f"models.py:{line_of(models, 'SystemExit')}" in err and "SystemExit" in err

@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
+from contextlib import redirect_stdout
 from pathlib import Path
 
 from ..config import Config
@@ -55,7 +57,8 @@ def check_models(config: Config, release: str, *, models: str | None = None,
     v = parse_release(release)
     # caches (the catalog's, the gate's) go to a temporary directory: the check writes nothing
     # into the project
-    with tempfile.TemporaryDirectory(prefix="migrator-check-cache-") as cache:
+    # what migrations and models print goes to stderr: standard output carries the report
+    with tempfile.TemporaryDirectory(prefix="migrator-check-cache-") as cache, redirect_stdout(sys.stderr):
         report = _check(config.with_overrides(cache_dir=cache), spec, v, previous, database_url)
     report.seconds = time.perf_counter() - t0
     return report

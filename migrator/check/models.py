@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.abc
+import importlib.machinery
 import os
 import sys
 import traceback
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -72,19 +74,38 @@ def parse_spec(spec: str) -> tuple[str, str]:
 
 # -- importing ------------------------------------------------------------------------------------
 
+class _TreeFinder(importlib.abc.MetaPathFinder):
+    """Finds package ``top`` in ``root`` and nowhere else, ahead of every other finder (an
+    editable install's finder would otherwise hand back the working tree's copy)."""
+
+    def __init__(self, top: str, root: Path):
+        self.top, self.root = top, str(root)
+
+    def find_spec(self, name, path=None, target=None):
+        if name == self.top:
+            return importlib.machinery.PathFinder.find_spec(name, [self.root])
+        if name.startswith(self.top + "."):
+            return importlib.machinery.PathFinder.find_spec(name, path)
+        return None
+
+
 @contextmanager
 def isolated_import(path: Path, top: str) -> Iterator[None]:
-    """``path`` first on sys.path and package ``top`` (and its submodules) fresh in sys.modules;
-    everything restored afterwards."""
+    """Package ``top`` (and its submodules) imported fresh from ``path`` only; sys.modules,
+    sys.path and the import finders restored afterwards."""
     saved_path = list(sys.path)
     saved = {n: m for n, m in sys.modules.items() if n == top or n.startswith(top + ".")}
     for n in saved:
         del sys.modules[n]
     sys.path.insert(0, str(path))
+    finder = _TreeFinder(top, path)
+    sys.meta_path.insert(0, finder)
     importlib.invalidate_caches()
     try:
         yield
     finally:
+        if finder in sys.meta_path:
+            sys.meta_path.remove(finder)
         for n in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
             del sys.modules[n]
         sys.modules.update(saved)
@@ -113,7 +134,8 @@ def load_models(spec: str, import_root: Path, *, label: str,
     module_name, attr = parse_spec(spec)
     top = module_name.split(".")[0]
     display = display or PathDisplay()
-    with isolated_import(import_root, top):
+    # what the models print goes to stderr: standard output carries the report
+    with isolated_import(import_root, top), redirect_stdout(sys.stderr):
         try:
             module = importlib.import_module(module_name)
             target = module
@@ -121,7 +143,7 @@ def load_models(spec: str, import_root: Path, *, label: str,
                 target = getattr(target, part)
         except AttributeError as e:
             raise UsageError(f"the models {spec} of {label}: {e}") from None
-        except Exception as e:  # noqa: BLE001 - the user's code: one line, no traceback
+        except (Exception, SystemExit) as e:  # noqa: BLE001 - the user's code: one line, no traceback
             raise _import_error(spec, label, e, import_root) from None
         metadata, mappers = _metadata_of(target, spec)
         models = ModelSet(spec, label, metadata)
