@@ -156,6 +156,8 @@ _TYPE_ALIASES = {
     "nummultirange": "nummultirange", "tsmultirange": "tsmultirange",
     "tstzmultirange": "tstzmultirange", "datemultirange": "datemultirange",
     '"char"': '"char"',
+    # the citext extension's type: its casts to and from text and varchar are binary
+    "citext": "citext",
 }
 KNOWN_TYPES = frozenset(_TYPE_ALIASES.values())
 
@@ -253,8 +255,9 @@ MAX_TEMPORAL_PRECISION = 6
 # old base -> new bases reachable without a rewrite (binary-coercible casts in pg_cast), when the
 # new type has no length limit. bpchar is char without a length.
 _BINARY_CASTS = {
-    "varchar": {"text", "bpchar"},
-    "text": {"varchar", "bpchar"},
+    "varchar": {"text", "bpchar", "citext"},
+    "text": {"varchar", "bpchar", "citext"},
+    "citext": {"text", "varchar", "bpchar"},
     "char": {"bpchar"},
     "bit": {"varbit"},
     "cidr": {"inet"},
