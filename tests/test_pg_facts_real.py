@@ -185,3 +185,35 @@ def test_which_lock_table_modes_block_the_running_release(pg_url, mode):
     assert blocked == expected
     report = lint_text(f"LOCK TABLE busy IN {mode} MODE;")
     assert ({f.rule for f in report.migrations[0].findings} == {"lock-table"}) == bool(blocked)
+
+
+USING = [
+    ("varchar(20)", "varchar(40)", '"v"::varchar(40)'), ("varchar(20)", "text", "v::text"),
+    ("varchar(20)", "text", "CAST(v AS text)"), ("varchar(20)", "text", "(v)"),
+    ("varchar(20)", "text", "lower(v)"), ("int", "bigint", "v::bigint"),
+    ("text", "varchar", "(v)::character varying"), ("numeric(10,2)", "numeric(12,2)", "v::numeric(12,2)"),
+    ("varchar(40)", "varchar(20)", "v::varchar(20)"), ("timestamp(3)", "timestamp(6)", "v::timestamp(6)"),
+    ("varchar(20)", "varchar(40)", "v::varchar(40)::varchar(40)"), ("varchar(20)", "text", "v || ''"),
+    ("interval(3)", "interval", "v::interval"), ("cidr", "inet", "v::inet"),
+]
+
+
+def test_a_using_clause_that_only_casts_the_column_decides_nothing(pg_url):
+    """Django writes USING "col"::new_type on every type change: the same coercion as without
+    USING, so the verdict is the plain change's; any other expression is a rewrite."""
+    wrong = []
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        for i, (old, new, using) in enumerate(USING):
+            table = f"u{i}"
+            conn.execute(f"CREATE TABLE {table} (id int, v {old})")
+            before = _relfilenode(conn, table)
+            conn.execute(f"ALTER TABLE {table} ALTER COLUMN v TYPE {new} USING {using}")
+            rewrote = _relfilenode(conn, table) != before
+            report = lint_text(f"CREATE TABLE {table} (id int, v {old});\n-- next migration\n"
+                               f"ALTER TABLE {table} ALTER COLUMN v TYPE {new} USING {using};")
+            rejected = "change-column-type" in {f.rule for f in report.migrations[-1].findings}
+            if rejected != rewrote:
+                wrong.append(f"{old} -> {new} USING {using}: PostgreSQL "
+                             f"{'rewrote' if rewrote else 'did not rewrite'}, the linter "
+                             f"{'rejects' if rejected else 'accepts'}")
+    assert not wrong, "\n".join(wrong)

@@ -82,3 +82,28 @@ def expression_columns(sql: str) -> list[str] | None:
     except Exception:  # noqa: BLE001
         return None
     return column_refs([tree]) if tree is not None else None
+
+
+def is_plain_cast_of(using_sql: str | None, column: str | None, new_type: str | None,
+                     normalize) -> bool:
+    """``USING col`` or ``USING col::new_type`` (``CAST(col AS new_type)``, parentheses, repeated
+    casts to the new type): the same coercion ALTER COLUMN ... TYPE applies without USING, so
+    it decides nothing (checked on PostgreSQL 15: no rewrite where the plain change has none).
+    ``normalize`` spells types canonically (pgfacts.normalize_type)."""
+    if not using_sql or not column or not new_type:
+        return False
+    try:
+        tree = sqlglot.parse_one(using_sql, read=_DIALECT)
+    except Exception:  # noqa: BLE001 - unreadable: not provably plain
+        return False
+    target = normalize(new_type)
+    while True:
+        if isinstance(tree, exp.Paren):
+            tree = tree.this
+        elif isinstance(tree, exp.Cast):
+            if normalize(tree.args["to"].sql(dialect=_DIALECT)) != target:
+                return False
+            tree = tree.this
+        else:
+            break
+    return isinstance(tree, exp.Column) and ident(tree) == column

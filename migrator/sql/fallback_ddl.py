@@ -11,7 +11,7 @@ from typing import Callable
 
 from migrator import pgfacts
 from migrator.model import ColumnSpec, ConstraintSpec, Operation, Statement
-from migrator.sql.expressions import check_facts
+from migrator.sql.expressions import check_facts, is_plain_cast_of
 from migrator.sql.words import Cursor, split_commas, tokenize
 
 Reparse = Callable[[Statement, str], "list[Operation] | None"]
@@ -490,6 +490,8 @@ def _alter_table_action(stmt, c: Cursor, base: dict, ie: bool) -> Operation:
             if c.accept("COLLATE"):
                 c.qualified()
             using = c.text_from(c.i + 1) or None if c.peek() == "USING" else None
+            if is_plain_cast_of(using, col, new_type, pgfacts.normalize_type):
+                using = None  # USING col::new_type: the coercion the change applies anyway
             return op("alter_column_type", column=col, new_type=new_type, using=using)
         if c.accept("SET", "NOT", "NULL"):
             return op("set_not_null", column=col)

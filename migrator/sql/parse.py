@@ -48,6 +48,7 @@ from migrator.sql import fallback
 from migrator.sql.expressions import column_refs as _column_refs
 from migrator.sql.expressions import expression_columns  # noqa: F401 - part of this module's API
 from migrator.sql.expressions import ident as _ident
+from migrator.sql.expressions import is_plain_cast_of
 from migrator.sql.expressions import not_null_proof as _not_null_proof
 
 # sqlglot logs a warning for every statement it falls back to a Command for; we classify
@@ -647,9 +648,11 @@ def _map_alter(tree, op) -> list[Operation] | None:
 def _alter_column(a, op, base) -> Operation | None:
     column = _ident(a.this)
     if a.args.get("dtype") is not None:
-        using = a.args.get("using")
-        return op("alter_column_type", column=column, new_type=_type_of(a.args["dtype"]),
-                  using=_sql(using) if using else None, **base)
+        using = _sql(a.args.get("using")) if a.args.get("using") else None
+        new_type = _type_of(a.args["dtype"])
+        if is_plain_cast_of(using, column, new_type, pgfacts.normalize_type):
+            using = None  # USING col::new_type: the coercion the change applies anyway
+        return op("alter_column_type", column=column, new_type=new_type, using=using, **base)
     allow_null = a.args.get("allow_null")
     if allow_null is False:
         return op("set_not_null", column=column, **base)
