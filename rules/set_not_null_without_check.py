@@ -5,8 +5,11 @@ WHY = """\
 `ALTER COLUMN ... SET NOT NULL` holds an ACCESS EXCLUSIVE lock (no reads, no writes) while it
 scans every row. Since PostgreSQL 12 the scan is skipped when a validated
 `CHECK (col IS NOT NULL)` constraint already proves it. The linter looks for that check in the
-migrations linted together (added NOT VALID and validated earlier); when it cannot see one it
-assumes the scan."""
+migrations linted together (added NOT VALID and validated earlier, or written in the CREATE
+TABLE); when it cannot see one it assumes the scan. The check proves the column when it reads
+`col IS NOT NULL` or `NOT (col IS NULL)` (the column may be qualified with its table), alone or
+joined by AND to other conditions; under OR it proves nothing. These forms were checked on
+PostgreSQL 15, which says whether it skipped the scan."""
 FIX = "three contract migrations: ADD CONSTRAINT CHECK (col IS NOT NULL) NOT VALID; VALIDATE CONSTRAINT; SET NOT NULL and drop the check"
 FIX_SQL = """\
 -- contract 1

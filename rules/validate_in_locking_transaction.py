@@ -6,7 +6,14 @@ WHY = """\
 writes continue, which is why it is safe on its own. But inside a transaction that already
 took a stronger lock on the table (the `ADD CONSTRAINT ... NOT VALID` just before it takes
 ACCESS EXCLUSIVE for a CHECK, SHARE ROW EXCLUSIVE for a foreign key), that lock is held for the
-whole scan: traffic stops exactly as if NOT VALID had not been used."""
+whole scan: traffic stops exactly as if NOT VALID had not been used.
+
+Whether a `.sql` file runs in one transaction comes from its `-- migrator: transaction=...`
+header, else its migration tool's marker or default (goose, dbmate, Flyway `.conf`, diesel
+`metadata.toml`, sqlx `-- no-transaction`, popx `.autocommit.`), else `[tool.migrator]
+sql_transaction = "file" | "statement"`. When nothing says, the file is judged as one
+transaction (most runners wrap a file in one), and so are a wrapped file's statements before
+its first `COMMIT`. The JSON report says, per file, which mode was assumed and why."""
 FIX = "validate in a separate migration (or after COMMIT / outside the transaction that added the constraint)"
 FIX_SQL = """\
 -- migration 1
