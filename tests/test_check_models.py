@@ -380,7 +380,10 @@ def test_contract_refuses_to_drop_what_the_running_release_still_maps(tmp_path, 
     project = _sample_with_models(tmp_path, "1.2.0", configured=True)
     url = f"sqlite:///{tmp_path / 'live.db'}"
     config = config_for(project, url)
-    assert api.expand(config, "1.3.0").ok and api.contract(config, "1.2.0").ok
+    assert api.expand(config, "1.3.0").ok
+    api.deployed(config, "1.2.0")
+    assert api.contract(config, "1.2.0").ok
+    api.deployed(config, "1.3.0")
     models = edit_models(project, "    email: Mapped[str]",
                          "    first_name: Mapped[str | None] = mapped_column(Text)\n    email: Mapped[str]")
     monkeypatch.chdir(project)

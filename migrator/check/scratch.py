@@ -105,6 +105,8 @@ class Replay:
         self._run("expand", release, catalog)
 
     def contract(self, release: Version, catalog: Catalog) -> None:
+        # the replay plays the deploy pipeline: release R is rolled out before its contract runs
+        runner.deployed(self.config, str(release), note=REASON)
         self._run("contract", release, catalog)
 
     def _run(self, phase: str, release: Version, catalog: Catalog) -> None:
