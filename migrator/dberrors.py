@@ -115,21 +115,23 @@ def classify(exc: BaseException) -> str:
     return FAILED
 
 
-def reason(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
-    """The server's (or driver's) own words: the first line of the database error at the root of
-    the chain (so a PendingRollbackError shows what broke the transaction), passwords removed."""
-    chosen = None
+def root_cause(exc: BaseException) -> BaseException:
+    """The driver's error behind ``exc``: what the server said, even when SQLAlchemy reports a
+    follow-up (a PendingRollbackError raised while the failed transaction was being unwound)."""
     for e in _chain(exc):
         if type(e).__module__.split(".")[0] in ("psycopg", "psycopg2", "sqlite3") or \
                 getattr(e, "sqlstate", None) or getattr(e, "pgcode", None):
-            chosen = e
-            break
-    if chosen is None:
-        for e in _chain(exc):
-            if type(e).__name__ != "PendingRollbackError":
-                chosen = getattr(e, "orig", None) or e
-                break
-    chosen = chosen or exc
+            return e
+    for e in _chain(exc):
+        if type(e).__name__ != "PendingRollbackError":
+            return getattr(e, "orig", None) or e
+    return exc
+
+
+def reason(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
+    """The server's (or driver's) own words: the first line of the database error at the root of
+    the chain (so a PendingRollbackError shows what broke the transaction), passwords removed."""
+    chosen = root_cause(exc)
     lines = [ln.strip() for ln in str(chosen).strip().splitlines() if ln.strip()]
     text = lines[0] if lines else type(chosen).__name__
     text = re.sub(r"^\(\S+\)\s*", "", text)  # SQLAlchemy's "(psycopg.errors.X) " prefix

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from ..backfill.api import collecting
 from ..config import Config
+from ..dberrors import root_cause
 from ..dburl import redact_text
 from ..store import INVALID_INDEXES
 from ..script import Catalog, Revision
@@ -52,7 +53,8 @@ class Context:
 
 
 def error_text(ctx: Context, e: BaseException) -> str:
-    orig = getattr(e, "orig", None) or e
+    """The database's own error (not a follow-up such as PendingRollbackError), redacted."""
+    orig = root_cause(e)
     text = f"{type(orig).__name__}: {orig}".strip()
     return redact_text(text, ctx.secrets())
 
