@@ -13,7 +13,7 @@ fi
 if .venv/bin/python -m pip show migrator >/dev/null 2>&1; then
   .venv/bin/python -m pip uninstall -q -y migrator >/dev/null 2>&1 || true
 fi
-.venv/bin/python -m pip install -q -e ".[test,fast]" 2>&1 | grep -v -e '^WARNING: Location' -e 'is ignored' || true
+.venv/bin/python -m pip install -q -e ".[test]" 2>&1 | grep -v -e '^WARNING: Location' -e 'is ignored' || true
 .venv/bin/python -c "import migrator, sqlglot, alembic, psycopg"
 test -x .venv/bin/migrator || .venv/bin/python -m pip install -q --force-reinstall --no-deps -e . >/dev/null 2>&1
 if [ "${1:-}" = "--with-postgres" ]; then

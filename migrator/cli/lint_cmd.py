@@ -89,7 +89,8 @@ def exit_code(report, strict: bool) -> int:
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="Configuration file (default: migrator.toml or pyproject.toml, searched upwards).")
 @click.option("--jobs", "-j", type=click.IntRange(0, 256), default=None,
-              help="Worker processes (default: automatic above 200 migrations; 1: none).")
+              help="Worker processes (default: a pool only where idle cores and enough SQL make it "
+                   "faster than one process; 1: none).")
 def lint(paths, fmt, output, server_version, strict, diff_base, no_cache, config_file, jobs):
     """Classify migrations into expand / contract and check them.
 

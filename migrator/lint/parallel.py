@@ -20,17 +20,35 @@ from pathlib import Path
 from ..model import LintedMigration, LintReport
 from .cache import LintCache, chain_key, run_key, run_prefix
 
-AUTO_PARALLEL_ABOVE = 200  # migrations to lint before a pool pays for its start-up
+# Measured on a 2-core machine (benchmarks/lint_bench.py): parsing costs about 2.5 us of CPU a
+# character of SQL, and a pool adds about 40% on top (forking, sending every operation back,
+# the parent's pass over the state), so a worker pays off only with a core of its own to run on
+# and about a second of parsing to do.
+CHARS_PER_WORKER = 400_000
 
 # What forked workers read (set in the parent just before the pool forks).
 _JOB: dict = {}
 
 
-def _workers(jobs: int | None, todo: int) -> int:
+def _idle_cpus() -> int:
+    """CPUs this process may use that are not already busy (1-minute load average)."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if jobs in (None, 0):
-        return min(cpus, 8) if todo > AUTO_PARALLEL_ABOVE and cpus > 1 else 1
-    return max(1, min(jobs, todo))
+    try:
+        busy = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        busy = 0.0
+    return max(1, min(cpus, int(cpus - busy + 0.5)))
+
+
+def _workers(jobs: int | None, todo: int, chars: int = 0) -> int:
+    """``--jobs`` when given; else a pool only when it is faster than one process: at least two
+    workers, each with an idle core besides the parent's and ``CHARS_PER_WORKER`` of SQL to
+    parse. So on two cores the default is one process."""
+    if jobs not in (None, 0):
+        return max(1, min(jobs, todo))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    n = min(8, cpus - 1, _idle_cpus() - 1, chars // CHARS_PER_WORKER, todo)
+    return n if n >= 2 else 1
 
 
 def _parse_chunk(indices: list[int]) -> list[tuple[int, list]]:
@@ -133,7 +151,7 @@ def lint_many(sources: list, config, *, cache: LintCache | None = None, jobs: in
             previous = keys[i] = chain_key(previous, prefix, source)
             results[i] = cache.get(previous, source)
     misses = [i for i in range(n) if results[i] is None]
-    workers = _workers(jobs, len(misses))
+    workers = _workers(jobs, len(misses), sum(len(sources[i].text) for i in misses)) if misses else 1
     if misses and workers > 1 and hasattr(os, "fork"):
         _lint_in_pool(sources, results, misses, config, workers)
     else:
