@@ -9,7 +9,7 @@ the phase classifier and the runner all read these objects and nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 
 
 class Phase(str, Enum):
@@ -99,46 +99,92 @@ class ConstraintSpec:
     references: str | None = None
 
 
-# Operation kinds. One string per kind of change; the parser emits only these.
-KINDS = frozenset(
-    {
-        # tables and columns
-        "create_table", "create_table_as", "drop_table", "rename_table",
-        "add_column", "drop_column", "rename_column", "alter_column_type",
-        "set_not_null", "drop_not_null", "set_default", "drop_default",
-        "add_constraint", "validate_constraint", "drop_constraint", "rename_constraint",
-        "set_logged", "set_unlogged", "set_tablespace", "alter_table_other",
-        # partitions, triggers and row-level security on a table
-        "attach_partition", "detach_partition", "enable_trigger", "disable_trigger",
-        "row_security",
-        # indexes
-        "create_index", "drop_index", "reindex", "rename_index",
-        # other objects: object_type says which (view, materialized_view, function,
-        # procedure, trigger, sequence, type, domain, schema, extension, policy, role, ...)
-        "create_object", "drop_object", "alter_object", "rename_object",
-        "alter_type_add_value", "alter_sequence",
-        "add_domain_constraint", "validate_domain_constraint",
-        "drop_schema", "drop_database", "create_database",
-        # maintenance and locking
-        "vacuum", "vacuum_full", "analyze", "cluster", "lock_table",
-        "refresh_materialized_view",
-        # data
-        "insert", "update", "delete", "truncate", "select", "copy",
-        # privileges, comments, session
-        "grant", "revoke", "comment", "set_session",
-        # transaction control
-        "begin", "commit", "rollback", "savepoint",
-        # bodies that cannot be seen, and statements that could not be understood
-        "do_block", "unparsed",
-    }
-)
+# Operation kinds: one member per kind of change; the parser emits only these. A StrEnum, so a
+# kind compares equal to (and prints as) its name: op.kind == "add_column".
+class OpKind(StrEnum):
+    # tables and columns
+    CREATE_TABLE = "create_table"
+    CREATE_TABLE_AS = "create_table_as"
+    DROP_TABLE = "drop_table"
+    RENAME_TABLE = "rename_table"
+    ADD_COLUMN = "add_column"
+    DROP_COLUMN = "drop_column"
+    RENAME_COLUMN = "rename_column"
+    ALTER_COLUMN_TYPE = "alter_column_type"
+    SET_NOT_NULL = "set_not_null"
+    DROP_NOT_NULL = "drop_not_null"
+    SET_DEFAULT = "set_default"
+    DROP_DEFAULT = "drop_default"
+    ADD_CONSTRAINT = "add_constraint"
+    VALIDATE_CONSTRAINT = "validate_constraint"
+    DROP_CONSTRAINT = "drop_constraint"
+    RENAME_CONSTRAINT = "rename_constraint"
+    SET_LOGGED = "set_logged"
+    SET_UNLOGGED = "set_unlogged"
+    SET_TABLESPACE = "set_tablespace"
+    ALTER_TABLE_OTHER = "alter_table_other"
+    ALTER_IDENTITY = "alter_identity"
+    # partitions, triggers and row-level security on a table
+    ATTACH_PARTITION = "attach_partition"
+    DETACH_PARTITION = "detach_partition"
+    ENABLE_TRIGGER = "enable_trigger"
+    DISABLE_TRIGGER = "disable_trigger"
+    ROW_SECURITY = "row_security"
+    # indexes
+    CREATE_INDEX = "create_index"
+    DROP_INDEX = "drop_index"
+    REINDEX = "reindex"
+    RENAME_INDEX = "rename_index"
+    # other objects: object_type says which (view, materialized_view, function,
+    # procedure, trigger, sequence, type, domain, schema, extension, policy, role, ...)
+    CREATE_OBJECT = "create_object"
+    DROP_OBJECT = "drop_object"
+    ALTER_OBJECT = "alter_object"
+    RENAME_OBJECT = "rename_object"
+    ALTER_TYPE_ADD_VALUE = "alter_type_add_value"
+    ALTER_SEQUENCE = "alter_sequence"
+    ADD_DOMAIN_CONSTRAINT = "add_domain_constraint"
+    VALIDATE_DOMAIN_CONSTRAINT = "validate_domain_constraint"
+    DROP_SCHEMA = "drop_schema"
+    DROP_DATABASE = "drop_database"
+    CREATE_DATABASE = "create_database"
+    # maintenance and locking
+    VACUUM = "vacuum"
+    VACUUM_FULL = "vacuum_full"
+    ANALYZE = "analyze"
+    CLUSTER = "cluster"
+    LOCK_TABLE = "lock_table"
+    REFRESH_MATERIALIZED_VIEW = "refresh_materialized_view"
+    # data
+    INSERT = "insert"
+    UPDATE = "update"
+    DELETE = "delete"
+    TRUNCATE = "truncate"
+    SELECT = "select"
+    COPY = "copy"
+    # privileges, comments, session
+    GRANT = "grant"
+    REVOKE = "revoke"
+    COMMENT = "comment"
+    SET_SESSION = "set_session"
+    # transaction control
+    BEGIN = "begin"
+    COMMIT = "commit"
+    ROLLBACK = "rollback"
+    SAVEPOINT = "savepoint"
+    # bodies that cannot be seen, and statements that could not be understood
+    DO_BLOCK = "do_block"
+    UNPARSED = "unparsed"
+
+
+KINDS = frozenset(OpKind)
 
 
 @dataclass
 class Operation:
     """One normalized change parsed from one SQL statement, with its facts."""
 
-    kind: str
+    kind: OpKind  # a plain name is accepted and checked: Operation(kind="add_column", ...)
     loc: Location
     sql: str
     table: str | None = None  # unqualified lower-case name as PostgreSQL folds it
@@ -178,6 +224,17 @@ class Operation:
     # CREATE FUNCTION (VOLATILE when it says nothing) / ALTER FUNCTION: "immutable" | "stable"
     # | "volatile"; None when the statement does not set it.
     volatility: str | None = None
+    # alter_table_other: the parser recognised the action as one no release can observe that
+    # takes only a brief lock (OWNER TO, SET (fillfactor ...), SET STATISTICS ...); False: the
+    # linter does not know what the action does.
+    brief: bool = False
+    # alter_identity: "by default" (ADD/SET GENERATED BY DEFAULT), "always" (ADD/SET GENERATED
+    # ALWAYS), "drop" (DROP IDENTITY), "options" (RESTART, SET INCREMENT ...).
+    identity: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, OpKind):
+            self.kind = OpKind(self.kind)  # an unknown kind is a parser bug: ValueError
 
 
 @dataclass

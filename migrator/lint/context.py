@@ -31,7 +31,7 @@ _RANK = {SHARE: 1, SHARE_ROW_EXCLUSIVE: 2, "EXCLUSIVE": 3, ACCESS_EXCLUSIVE: 4}
 _ACCESS_EXCLUSIVE_KINDS = frozenset({
     "add_column", "drop_column", "rename_column", "alter_column_type", "set_not_null",
     "drop_not_null", "set_default", "drop_default", "drop_constraint", "rename_table",
-    "set_logged", "set_unlogged", "set_tablespace", "alter_table_other", "drop_table",
+    "set_logged", "set_unlogged", "set_tablespace", "alter_table_other", "alter_identity", "drop_table",
     "truncate", "cluster", "vacuum_full", "reindex", "rename_constraint", "row_security",
 })
 
@@ -56,6 +56,7 @@ def lock_blocks(mode: str) -> str | None:
     if mode in _RANK:
         return "writes"
     return None
+
 
 TRANSACTION_CONTROL = frozenset({"begin", "commit", "rollback", "savepoint"})
 

@@ -478,7 +478,7 @@ def _alter_table_action(stmt, c: Cursor, base: dict, ie: bool) -> Operation:
         c.skip()
         if c.peek() == "CONSTRAINT":
             c.skip()
-            return op("alter_table_other", name=c.ident(), reason="ALTER CONSTRAINT")
+            return op("alter_table_other", name=c.ident(), brief=True, reason="ALTER CONSTRAINT")
         c.accept("COLUMN")
         col = c.ident()
         if c.accept("TYPE") or c.accept("SET", "DATA", "TYPE"):
@@ -505,7 +505,12 @@ def _alter_table_action(stmt, c: Cursor, base: dict, ie: bool) -> Operation:
                                           default_volatile=volatile)])
         if c.accept("DROP", "DEFAULT"):
             return op("drop_default", column=col)
-        return op("alter_table_other", column=col, reason="ALTER COLUMN " + " ".join(c.words_left()[:3]))
+        identity = _identity_action(c.words_left())
+        if identity is not None:
+            return op("alter_identity", column=col, identity=identity,
+                      reason="ALTER COLUMN " + " ".join(c.words_left()[:3]))
+        return op("alter_table_other", column=col, brief=_brief(c.words_left(), _BRIEF_COLUMN_ACTIONS),
+                  reason="ALTER COLUMN " + " ".join(c.words_left()[:3]))
     if w == "SET":
         c.skip()
         if c.accept("LOGGED"):
@@ -518,7 +523,9 @@ def _alter_table_action(stmt, c: Cursor, base: dict, ie: bool) -> Operation:
             new_schema = c.ident()
             return op("rename_table", new_name=base["table"], value=new_schema,
                       reason=f"moves the table to schema {new_schema}")
-        return op("alter_table_other", reason="SET " + " ".join(c.words_left()[:2]))
+        words = c.words_left()
+        return op("alter_table_other", brief=_brief(words, _BRIEF_SET_ACTIONS),
+                  reason="SET " + " ".join(words[:2]))
     if w in ("ATTACH", "DETACH") and c.peek(1) == "PARTITION":
         c.skip(2)
         pschema, pname = c.qualified()
@@ -540,7 +547,37 @@ def _alter_table_action(stmt, c: Cursor, base: dict, ie: bool) -> Operation:
         return op("row_security", value="force")
     if c.accept("NO", "FORCE", "ROW", "LEVEL", "SECURITY"):
         return op("row_security", value="no force")
-    return op("alter_table_other", reason=" ".join(c.words_left()[:3]) or None)
+    words = c.words_left()
+    return op("alter_table_other", brief=_brief(words, _BRIEF_TABLE_ACTIONS),
+              reason=" ".join(words[:3]) or None)
+
+
+# ALTER TABLE actions no release can observe that take only a brief lock, as word sequences
+# (after ALTER TABLE t / ALTER TABLE t SET / ALTER TABLE t ALTER COLUMN c). Not here: SET ACCESS
+# METHOD (rewrites the table), INHERIT / NO INHERIT, OF / NOT OF (the linter does not model them).
+_BRIEF_TABLE_ACTIONS = (("OWNER",), ("RESET", "("), ("REPLICA", "IDENTITY"), ("CLUSTER", "ON"),
+                        ("ENABLE", "RULE"), ("ENABLE", "REPLICA", "RULE"),
+                        ("ENABLE", "ALWAYS", "RULE"), ("DISABLE", "RULE"))
+_BRIEF_SET_ACTIONS = (("(",), ("WITHOUT", "CLUSTER"), ("WITHOUT", "OIDS"))
+_BRIEF_COLUMN_ACTIONS = (("SET", "STATISTICS"), ("SET", "STORAGE"), ("SET", "COMPRESSION"),
+                         ("SET", "("), ("RESET", "("))
+
+
+def _brief(words: list[str], actions: tuple[tuple[str, ...], ...]) -> bool:
+    return any(tuple(words[:len(a)]) == a for a in actions)
+
+
+def _identity_action(words: list[str]) -> str | None:
+    """ALTER COLUMN ... ADD/SET GENERATED {ALWAYS | BY DEFAULT}, DROP IDENTITY, RESTART or a
+    sequence option (SET INCREMENT BY ...): "always", "by default", "drop", "options"."""
+    if words[:2] in (["ADD", "GENERATED"], ["SET", "GENERATED"]):
+        return "always" if words[2:3] == ["ALWAYS"] else "by default"
+    if words[:2] == ["DROP", "IDENTITY"]:
+        return "drop"
+    if words[:1] == ["RESTART"] or (words[:1] == ["SET"] and words[1:2] and words[1] in (
+            "INCREMENT", "START", "MINVALUE", "MAXVALUE", "NO", "CACHE", "CYCLE", "SEQUENCE")):
+        return "options"
+    return None
 
 
 def _trigger_action(c: Cursor) -> str | None:

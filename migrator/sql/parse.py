@@ -19,9 +19,10 @@ Conventions of the facts (both paths fill them the same way):
 - ``create_index``: ``columns`` lists every column the index covers, expressions included
   (``lower(email)`` covers ``email``); ``column`` is set only when there is exactly one.
   ``add_constraint`` likewise: ``constraint.columns`` (for a CHECK, the columns it reads).
-- ``alter_table_other``: ``reason`` starts with the action's leading words in upper case
-  (``OWNER TO BOB``, ``ALTER COLUMN SET STATISTICS 100``, ``SET (storage parameters)``,
-  ``ATTACH PARTITION``), which the classifier matches against its list of harmless actions.
+- ``alter_table_other``: ``reason`` names the action by its leading words in upper case
+  (``OWNER TO BOB``, ``ALTER COLUMN SET STATISTICS 100``, ``SET (storage parameters)``), for
+  messages; ``brief`` says the parser recognised an action no release can observe that takes
+  only a brief lock. ``alter_identity``: ``identity`` says which identity action.
 - ``do_block``: DO blocks, CALL, EXECUTE, and queries calling a function not built into
   PostgreSQL (``SELECT create_hypertable(...)``); ``reason`` says what cannot be seen.
 - ``has_where``: the UPDATE / DELETE has a WHERE that reads a column (``WHERE true`` does not
@@ -681,11 +682,11 @@ def _alter_set(a, op, base) -> Operation:
         return op("set_unlogged", **base)
     if a.args.get("access_method") is not None:
         return op("alter_table_other", reason="SET ACCESS METHOD", **base)  # rewrites the table
-    if word:
-        return op("alter_table_other", reason=f"SET {word}", **base)  # SET WITHOUT CLUSTER
+    if word:  # SET WITHOUT CLUSTER / WITHOUT OIDS
+        return op("alter_table_other", reason=f"SET {word}", brief=word.startswith("WITHOUT"), **base)
     if a.args.get("expressions"):
-        return op("alter_table_other", reason="SET (storage parameters)", **base)
-    return op("alter_table_other", reason="ALTER TABLE ... SET", **base)
+        return op("alter_table_other", reason="SET (storage parameters)", brief=True, **base)
+    return op("alter_table_other", reason="ALTER TABLE ... SET", brief=True, **base)
 
 
 def _constraint_spec(c) -> ConstraintSpec | None:
