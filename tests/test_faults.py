@@ -23,6 +23,8 @@ from tests.support.faults import (ROLLOUT, SAMPLE, alembic_applied, copy_sample,
                                   history_applied, hostile_sql, kill_group, load_users, migrator,
                                   migrator_env, schema_dump, start_migrator, wait_for)
 from tests.support.pgserver import PASSWORD, PgServer
+from tests.support.sample import config_for
+from tests.support.window import assert_window_invariant
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres]
 
@@ -126,6 +128,8 @@ def assert_history_truthful(url: str) -> None:
     really = alembic_applied(url)
     lying = said - really
     assert not lying, f"history says applied for revisions that are not: {sorted(lying)}"
+    # and whatever state a kill left, the window reads forwards and the gate agrees with it
+    assert_window_invariant(config_for(SAMPLE, url))
 
 
 # -- concurrency ---------------------------------------------------------------------------------

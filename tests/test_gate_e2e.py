@@ -11,6 +11,7 @@ import migrator
 from migrator.config import load_config
 from migrator.errors import RefusedError
 from migrator.gate.core import evaluate
+from tests.support.window import assert_window_invariant
 from tests.test_gate_support import SAMPLE
 
 
@@ -25,6 +26,7 @@ def test_release_by_release_with_registered_instances(pg_url):
 
     assert gate("ready", "1.0.0") == ("fail", {"expand_pending"})
     runner.expand(config, "1.0.0")
+    assert_window_invariant(config)
     assert gate("ready", "1.0.0") == ("pass", set())
     assert gate("ready", "1.1.0") == ("fail", {"expand_pending"})
     with pytest.raises(migrator.IncompatibleSchemaError):  # with the catalog, 1.1.0's expand is known
@@ -32,26 +34,33 @@ def test_release_by_release_with_registered_instances(pg_url):
     old = migrator.register_instance(pg_url, "1.0.0", instance_id="web-1.0.0", interval=0.1)
     try:
         runner.expand(config, "1.1.0")
+        assert_window_invariant(config)
         assert gate("ready", "1.1.0") == ("pass", set())
         assert gate("ready", "1.0.0") == ("pass", set())  # the old release keeps serving
         assert gate("rollback", "1.0.0") == ("pass", set())
         runner.expand(config, "1.2.0")
+        assert_window_invariant(config)
         assert gate("rollback", "1.1.0") == ("pass", set())
         runner.rollback(config, "1.2.0")  # 1.2.0 is abandoned before its contract: undo its expand
+        assert_window_invariant(config)
         assert gate("ready", "1.2.0") == ("fail", {"expand_pending"})
         assert gate("ready", "1.1.0") == ("pass", set())
         runner.expand(config, "1.2.0")
+        assert_window_invariant(config)
         assert gate("ready", "1.2.0") == ("pass", set())
         assert gate("contract", "1.2.0") == ("fail", {"old_instance_running"})
         with pytest.raises(RefusedError) as exc:
             runner.contract(config, "1.2.0")
+            assert_window_invariant(config)
         assert "web-1.0.0" in exc.value.message
+        assert_window_invariant(config)
     finally:
         old.stop()
     new = migrator.register_instance(pg_url, "1.2.0", instance_id="web-1.2.0", interval=0.1)
     try:
         assert gate("contract", "1.2.0") == ("pass", set())
         runner.contract(config, "1.2.0")
+        assert_window_invariant(config)
         assert gate("ready", "1.2.0") == ("pass", set())
         assert gate("ready", "1.1.0") == ("fail", {"contracted_past"})
         assert gate("rollback", "1.1.0") == ("fail", {"contracted_past"})
@@ -65,6 +74,7 @@ def test_release_by_release_with_registered_instances(pg_url):
     newest = migrator.register_instance(pg_url, "1.3.0", instance_id="web-1.3.0", heartbeat=False)
     try:
         runner.contract(config, "1.3.0")
+        assert_window_invariant(config)
         assert gate("ready", "1.3.0") == ("pass", set())
         assert gate("ready", "1.2.0") == ("fail", {"contracted_past"})
         assert gate("rollback", "1.2.0") == ("fail", {"contracted_past"})
