@@ -45,6 +45,7 @@ def test_contract_killed_during_its_backfill_resumes_when_rerun(tmp_path, pg_url
     execute(pg_url, f"INSERT INTO users (email, first_name, last_name) SELECT 'u' || g || '@x', 'F' || g, "
                     f"'L' || g FROM generate_series(10, {ROWS + 9}) g", "ANALYZE users")
 
+    api.deployed(config, "1.3.0")  # the pipeline records the rollout before contract
     slow = migrator_env(MIGRATOR_DATABASE_URL=pg_url, MIGRATOR_BACKFILL_MIN_BATCH="100",
                         MIGRATOR_BACKFILL_MAX_BATCH="100", MIGRATOR_BACKFILL_PAUSE_MS="20")
     proc = start_migrator("contract", "--release", "1.3.0", cwd=project, env=slow)
@@ -88,6 +89,7 @@ def test_a_dead_backfill_row_is_handed_back_by_the_next_runner_and_a_refusal_nam
     project = copy_sample(tmp_path)
     config = config_for(project, pg_url)
     assert api.expand(config, "1.2.0").ok
+    api.deployed(config, "1.2.0")
     # a runner that died mid-backfill: running, and no process holds its lock
     execute(pg_url, "UPDATE migrator_backfills SET status = 'running', rows_done = 1")
     assert _status_any(pg_url)["alive"] is False

@@ -159,6 +159,9 @@ def test_a_backfill_of_a_rolled_back_revision_blocks_nothing():
 def test_contract_checks_live_instances_and_warns_when_none_registered():
     s = snap(*ALL_EXPANDS)
     r = gate("contract", "1.2.0", s)
+    assert errors(r) == {"deployment_unrecorded"} and "migrator deployed --release 1.2.0" in r.reasons[0].message
+    s.deployments = [{"release": "1.2.0", "recorded_at": NOW}]
+    r = gate("contract", "1.2.0", s)
     assert r.passed and warnings(r) == {"registry_empty"}
     assert errors(gate("contract", "1.2.0", s, require_registry=True)) == {"registry_empty"}
     seen = NOW - timedelta(seconds=5)

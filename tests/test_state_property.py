@@ -83,6 +83,7 @@ class Database:
     catalog: Catalog
     applied: set[str] = field(default_factory=set)  # what Alembic's version table implies
     attempts: list[Attempt] = field(default_factory=list)
+    deployments: list[dict] = field(default_factory=list)  # `migrator deployed` records
 
     def record(self, rev: Rev, action: str, status: str) -> None:
         self.attempts.append(Attempt(rev.id, rev.phase, rev.release_text, action, status,
@@ -98,7 +99,8 @@ class Database:
         return derive(self.catalog, self.attempts, self.heads())
 
     def snapshot(self) -> Snapshot:
-        return Snapshot(now=NOW, dialect="sqlite", history=list(self.attempts), version_heads=self.heads())
+        return Snapshot(now=NOW, dialect="sqlite", history=list(self.attempts), version_heads=self.heads(),
+                        deployments=list(self.deployments))
 
     def close_interrupted(self) -> None:
         """What the next runner does first, under the lock: rows left running are failed."""
@@ -125,6 +127,7 @@ class Database:
         states = self.states()
         pending = [r for r in self.catalog.of_phase(phase) if r.release <= v and states.state(r.id) != "applied"]
         if phase == "contract" and pending:
+            self.deployments.append({"release": str(v), "recorded_at": NOW})  # the rollout finished
             result = decide("contract", v, self.snapshot(), self.catalog)
             mine = {r.id for r in pending}
             if any(r.severity == "error" and not (r.code in ("migration_failed", "migration_running")
