@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from migrator.check.api import AUTO, check_models
+from migrator.check.api import check_models
 from migrator.errors import UsageError
 from tests.support.models_repo import RELEASES, config_of, example_repo, git, sample_repo
 from tests.support.sample import cli, engine

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from ..model import Finding, Location, Severity
+from ..model import Finding, Location
 from .models import MappedColumn, ModelSet
 from .rules import MISSING_RULES, finding
 from .typefamily import narrowing
