@@ -151,6 +151,7 @@ def _lint(ctx: Context, pending: list[Revision], override: dict[str, str]) -> li
                             "migrations were not checked; nothing applied (apply anyway with "
                             "--override-lint REV --reason '...' for each)") from None
     by_rev = {m.source.revision: m for m in report.migrations if m.source.revision}
+    ctx.linted.update(by_rev)  # what the statements sent while applying are checked against
     refused, notes = [], []
     for rev in pending:
         linted = by_rev.get(rev.id)

@@ -20,6 +20,7 @@ from ..store import INVALID_INDEXES
 from ..script import Catalog, Revision
 from .alembic_run import Scripts, alembic_config
 from .db import url_for_alembic
+from .guard import StatementGuard
 from .history import forget_backfills, now, record_finish, record_start
 from .result import StepResult
 from .retry import RetryPolicy, Schedule, is_lock_timeout
@@ -34,6 +35,8 @@ class Context:
     engine: sa.Engine
     emit: Callable[[str, dict], None] = field(default=lambda event, data: None)
     _scripts: Scripts | None = field(default=None, repr=False)
+    # revision id -> what the lint before applying saw of it (LintedMigration)
+    linted: dict = field(default_factory=dict)
 
     @property
     def scripts(self) -> Scripts:
@@ -62,24 +65,13 @@ def error_text(ctx: Context, e: BaseException) -> str:
 # -- tables a revision touches, and INVALID indexes on them ------------------------------------------
 
 def touched_tables(ctx: Context, rev: Revision) -> set[str] | None:
-    """Tables the revision's upgrade SQL names (rendered offline); None when it cannot be told
-    (then nothing is dropped before the run, and only indexes that turned INVALID during it fail
-    the step)."""
-    try:
-        import sqlglot
-        from sqlglot import exp
-
-        from ..sources.alembic_offline import render_revision
-
-        source = render_revision(Path(rev.path), rev.path, ini_path=ctx.catalog.alembic_ini)
-        tables: set[str] = set()
-        for st in source.statements:
-            for tree in sqlglot.parse(st.sql, read="postgres"):
-                if tree is not None:
-                    tables |= {t.name for t in tree.find_all(exp.Table) if t.name}
-        return tables
-    except Exception:  # noqa: BLE001 - unknown
+    """Tables the revision's upgrade names, from the operations the lint before applying parsed;
+    None when it cannot be told (then nothing is dropped before the run, and only indexes that
+    turned INVALID during it fail the step)."""
+    linted = ctx.linted.get(rev.id)
+    if linted is None:
         return None
+    return {op.table for op in linted.operations if op.table}
 
 
 def invalid_indexes(ctx: Context, tables: set[str] | None) -> list[tuple[str, str, str]]:
@@ -119,8 +111,23 @@ def downgrade_target(rev: Revision) -> str:
     return rev.id + "-1"
 
 
-def _run_alembic(ctx: Context, rev: Revision, action: str) -> list:
-    """One Alembic command for one revision on a fresh connection; returns declared backfills."""
+def offline_operations(ctx: Context, rev: Revision, action: str) -> list:
+    """What the offline rendering shows this step sending: the upgrade as the lint before
+    applying parsed it, or the downgrade rendered now (isolated, like lint)."""
+    if action == "upgrade":
+        linted = ctx.linted.get(rev.id)
+        return list(linted.operations) if linted is not None else []
+    from ..lint.engine import parse_source
+    from ..sources.isolated import RenderSettings, render_one_isolated
+
+    src = render_one_isolated(Path(rev.path), rev.path, ini_path=ctx.catalog.alembic_ini,
+                              settings=RenderSettings.from_config(ctx.config), function="downgrade")
+    return parse_source(src, ctx.config.server_version)
+
+
+def _run_alembic(ctx: Context, rev: Revision, action: str, guard: StatementGuard) -> list:
+    """One Alembic command for one revision on a fresh connection, every statement checked by
+    ``guard`` before it runs; returns declared backfills."""
     scripts = ctx.scripts
     conn = ctx.engine.connect()
     try:
@@ -131,13 +138,17 @@ def _run_alembic(ctx: Context, rev: Revision, action: str) -> list:
         conn.commit()  # env.py must find the connection outside a transaction
         scripts.cfg.attributes["connection"] = conn
         try:
-            with collecting(revision=rev.id, release=rev.release_text) as specs:
+            with guard.watching(), collecting(revision=rev.id, release=rev.release_text) as specs:
                 if action == "upgrade":
                     scripts.run(rev.id)
                 else:
                     scripts.run(downgrade_target(rev), downgrade=True)
         finally:
             scripts.cfg.attributes.pop("connection", None)
+        if guard.refused is not None:  # the revision swallowed the refusal: nothing is kept
+            if conn.in_transaction():
+                conn.rollback()
+            raise guard.refused
         if conn.in_transaction():
             conn.commit()
         return list(specs)
@@ -177,6 +188,9 @@ def apply_revision(ctx: Context, rev: Revision, *, action: str = "upgrade",
                       override_reason=override_reason)
     schedule = Schedule(RetryPolicy.from_config(ctx.config))
     tables = touched_tables(ctx, rev) if (ctx.postgres and action == "upgrade") else set()
+    guard = StatementGuard(ctx.config, rev.path, rev.phase, action,
+                           offline_operations(ctx, rev, action) if ctx.postgres else [],
+                           enabled=ctx.postgres)
     before = set(invalid_indexes(ctx, None)) if (ctx.postgres and action == "upgrade") else set()
     error: str | None = None
     specs: list = []
@@ -186,10 +200,13 @@ def apply_revision(ctx: Context, rev: Revision, *, action: str = "upgrade",
         try:
             if ctx.postgres and action == "upgrade":
                 step.repaired += drop_invalid_indexes(ctx, tables)
-            specs = _run_alembic(ctx, rev, action)
+            specs = _run_alembic(ctx, rev, action, guard)
             error = None
             break
         except Exception as e:  # noqa: BLE001 - recorded and reported, never a traceback
+            if guard.refused is not None:
+                error = redact_text(guard.refused.describe(), ctx.secrets())
+                break
             error = error_text(ctx, e)
             if is_lock_timeout(e) and schedule.wait_for_next():
                 ctx.emit("retry", {"revision": rev.id, "attempt": schedule.attempts, "error": error})

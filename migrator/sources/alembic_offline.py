@@ -366,17 +366,18 @@ def _read_attributes(module: Any, text: str, src: MigrationSource, rec: _Recorde
             rec.error("bad-migration-header", e.message, assignment_line(text, "release"))
 
 
-def _run_upgrade(module: Any, rec: _Recorder, ini_path: Path | None) -> None:
-    upgrade = getattr(module, "upgrade", None)
+def _run_upgrade(module: Any, rec: _Recorder, ini_path: Path | None,
+                 function: str = "upgrade") -> None:
+    upgrade = getattr(module, function, None)
     if not callable(upgrade):
-        rec.warn_once("revision-render-error", "revision has no upgrade() function",
+        rec.warn_once("revision-render-error", f"revision has no {function}() function",
                       Location(rec.display, 1, 1))
         return
     with _offline_operations(rec, ini_path):
         try:
             upgrade()
         except RenderStopped as e:
-            rec.error("revision-render-error", f"upgrade(): {e.message}",
+            rec.error("revision-render-error", f"{function}(): {e.message}",
                       _tb_line(e.__traceback__, rec.real_path) or 1)
         except BaseException as e:  # noqa: BLE001 - keep what was emitted so far
             if isinstance(e, KeyboardInterrupt):
@@ -384,7 +385,7 @@ def _run_upgrade(module: Any, rec: _Recorder, ini_path: Path | None) -> None:
             line = _tb_line(e.__traceback__, rec.real_path) or 1
             rec.warn_once(
                 "revision-render-error",
-                f"upgrade() raised {type(e).__name__}: {e} while rendering offline; "
+                f"{function}() raised {type(e).__name__}: {e} while rendering offline; "
                 "statements after this line could not be seen",
                 Location(rec.display, line, 1),
             )
@@ -414,7 +415,7 @@ def ini_sys_path(ini_path: Path | None) -> list[Path]:
 
 
 def _render_one(path: Path, display: str, ini_path: Path | None,
-                budget: Budget | None = None) -> MigrationSource:
+                budget: Budget | None = None, function: str = "upgrade") -> MigrationSource:
     """One revision, rendered inside the set-up of :class:`OfflineRenderer`."""
     real = str(path.resolve())
     rec = _Recorder(real_path=real, display=display, budget=budget or Budget())
@@ -430,7 +431,7 @@ def _render_one(path: Path, display: str, ini_path: Path | None,
     module = _import(path, rec)
     if module is not None:
         _read_attributes(module, src.text, src, rec)
-        _run_upgrade(module, rec, ini_path)
+        _run_upgrade(module, rec, ini_path, function)
     else:
         # The graph still needs the ids: read them from the text.
         ids = read_revision_ids(src.text)
@@ -499,11 +500,12 @@ class OfflineRenderer:
     def __exit__(self, *exc: Any) -> None:
         self._stack.close()
 
-    def render(self, path: Path, display: str) -> MigrationSource:
+    def render(self, path: Path, display: str, function: str = "upgrade") -> MigrationSource:
+        """``function``: "upgrade", or "downgrade" for what a rollback will send."""
         self.missing_env.clear()
         self.environ.read.clear()
         self.environ.lenient = False
-        src = _render_one(path, display, self.ini_path, self.budget)
+        src = _render_one(path, display, self.ini_path, self.budget, function)
         failed = any(f.rule in ("revision-import-error", "revision-render-error")
                      for f in src.diagnostics)
         if self.missing_env and failed:
@@ -512,7 +514,7 @@ class OfflineRenderer:
             # KeyError itself keeps its own fallback.)
             self.missing_env.clear()
             self.environ.lenient = True
-            src = _render_one(path, display, self.ini_path, self.budget)
+            src = _render_one(path, display, self.ini_path, self.budget, function)
             for var in dict.fromkeys(self.missing_env):
                 src.diagnostics.append(Finding(
                     "missing-environment-variable", Severity.WARNING,

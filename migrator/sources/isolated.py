@@ -238,7 +238,7 @@ class RenderPool:
         self.networks: set[str] = set()
         self._key = tuple(sorted(settings.env.items()))
 
-    def render(self, files: list[tuple[Path, str]]) -> list[MigrationSource]:
+    def render(self, files: list[tuple[Path, str]], function: str = "upgrade") -> list[MigrationSource]:
         out: list[MigrationSource | None] = [None] * len(files)
         if not files:
             return []
@@ -263,7 +263,8 @@ class RenderPool:
                         path, display = files[job]
                         child.job = job
                         child.deadline = time.monotonic() + self.settings.timeout + _GRACE
-                        if not child.send({"path": str(path), "display": display}):
+                        if not child.send({"path": str(path), "display": display,
+                                           "function": function}):
                             children[i] = self._replace(child, files, out, "")
                 if not any(c.job is not None or not c.ready for c in children):
                     continue
@@ -333,22 +334,26 @@ class RenderPool:
 
 def render_isolated(files: list[tuple[Path, str]], *, script_dir: Path,
                     ini_path: Path | None = None, sys_path: list[Path] = (),
-                    settings: RenderSettings | None = None) -> list[MigrationSource]:
+                    settings: RenderSettings | None = None,
+                    function: str = "upgrade") -> list[MigrationSource]:
     """Render revision files of one script directory (not yet ordered) in child processes:
-    what :func:`.alembic_offline.render_revisions` does, isolated from this process."""
+    what :func:`.alembic_offline.render_revisions` does, isolated from this process.
+    ``function="downgrade"`` renders what undoing them sends."""
     front, back = import_path(script_dir, [f for f, _ in files], sys_path)
     setup = {"front": front, "back": back, "ini_path": str(ini_path) if ini_path else None,
              "cwd": os.getcwd(),
              "timeout": (settings or RenderSettings()).timeout,
              "max_statements": (settings or RenderSettings()).max_statements}
-    return RenderPool(settings or RenderSettings(), setup).render(files)
+    return RenderPool(settings or RenderSettings(), setup).render(files, function)
 
 
 def render_one_isolated(path: Path, display: str, *, ini_path: Path | None = None,
-                        settings: RenderSettings | None = None) -> MigrationSource:
+                        settings: RenderSettings | None = None,
+                        function: str = "upgrade") -> MigrationSource:
     """One revision, isolated (``migrator plan`` shows what it renders)."""
     path = Path(path)
     script_dir = path.parent.parent if path.parent.name == "versions" else path.parent
     [src] = render_isolated([(path, display)], script_dir=script_dir, ini_path=ini_path,
-                            sys_path=ini_sys_path(ini_path), settings=settings)
+                            sys_path=ini_sys_path(ini_path), settings=settings,
+                            function=function)
     return src

@@ -342,14 +342,15 @@ class _Timer:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
-def render(renderer: OfflineRenderer, tracker: ImportTracker, path: str, display: str) -> dict:
+def render(renderer: OfflineRenderer, tracker: ImportTracker, path: str, display: str,
+           function: str = "upgrade") -> dict:
     real = os.path.realpath(path)
     _Events.real_path, _Events.found = real, []
     _Output.reset()
     tracker.begin()
     _Timer.start()
     try:
-        src = renderer.render(Path(path), display)
+        src = renderer.render(Path(path), display, function)
     except RenderStopped as e:  # the budget ran out outside the revision's own frames
         from ..model import MigrationSource
 
@@ -414,8 +415,8 @@ def main(cmd_fd: int, res_fd: int) -> None:
                 renderer = _configure(request["setup"], tracker)
                 send(res_fd, {"ready": True, "network": network})
             elif renderer is not None:
-                send(res_fd, {"source": render(renderer, tracker, request["path"],
-                                               request["display"])})
+                send(res_fd, {"source": render(renderer, tracker, request["path"], request["display"],
+                                               request.get("function", "upgrade"))})
     finally:
         if renderer is not None:
             renderer.__exit__(None, None, None)
