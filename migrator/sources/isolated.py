@@ -91,7 +91,8 @@ class _Child:
         self.res_r, res_w = os.pipe()
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-c", _BOOT, str(cmd_r), str(res_w), _PACKAGE_PARENT],
+                # -B: rendering leaves no __pycache__ in the project being linted
+                [sys.executable, "-B", "-c", _BOOT, str(cmd_r), str(res_w), _PACKAGE_PARENT],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 env=env, pass_fds=(cmd_r, res_w), close_fds=True, start_new_session=True)
         finally:
