@@ -146,6 +146,7 @@ def test_a_contract_statement_an_expand_revision_runs_only_online_is_stopped(see
 
 def test_what_the_offline_rendering_showed_runs_as_before(seeded, pg_url):
     project, config = seeded
+    api.deployed(config, "1.3.0")
     result = api.contract(config, "1.3.0")
     assert result.ok, [s.error for s in result.steps]
     assert "first_name" not in columns(pg_url, "users")
