@@ -124,6 +124,10 @@ class OpKind(StrEnum):
     SET_TABLESPACE = "set_tablespace"
     ALTER_TABLE_OTHER = "alter_table_other"
     ALTER_IDENTITY = "alter_identity"
+    SET_GENERATED_EXPRESSION = "set_generated_expression"
+    DROP_GENERATED_EXPRESSION = "drop_generated_expression"
+    INHERIT = "inherit"
+    NO_INHERIT = "no_inherit"
     # partitions, triggers and row-level security on a table
     ATTACH_PARTITION = "attach_partition"
     DETACH_PARTITION = "detach_partition"

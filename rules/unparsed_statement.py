@@ -15,7 +15,7 @@ op.execute("...")"""
 BAD = [
     "FROBNICATE the orders;",
     "ALTER TABLE orders FROBNICATE everything;",
-    "ALTER TABLE measurements INHERIT readings;",
+    "ALTER TABLE measurements OF reading_type;",
 ]
 GOOD = ["ALTER TABLE orders ADD COLUMN note text;", "ALTER TABLE orders SET (fillfactor = 70);"]
 

@@ -27,6 +27,10 @@ _BASE = {
     "add_constraint": C, "validate_constraint": N, "drop_constraint": C, "rename_constraint": N,
     "set_logged": N, "set_unlogged": N, "set_tablespace": N, "alter_table_other": N,
     "alter_identity": N,
+    # a new generation expression changes what every row holds (and rewrites it); dropping it
+    # leaves the running release's inserts without the value; a new parent shows this table's
+    # rows in the parent's queries, leaving it removes them
+    "set_generated_expression": C, "drop_generated_expression": C, "inherit": E, "no_inherit": C,
     # attaching shows the partition's rows through the parent (adds); detaching removes them
     # from the running release's queries; a disabled trigger or a row-level security switch
     # changes what the running release relies on or sees.

@@ -32,6 +32,7 @@ _ACCESS_EXCLUSIVE_KINDS = frozenset({
     "add_column", "drop_column", "rename_column", "alter_column_type", "set_not_null",
     "drop_not_null", "set_default", "drop_default", "drop_constraint", "rename_table",
     "set_logged", "set_unlogged", "set_tablespace", "alter_table_other", "alter_identity", "drop_table",
+    "set_generated_expression", "drop_generated_expression", "inherit", "no_inherit",
     "truncate", "cluster", "vacuum_full", "reindex", "rename_constraint", "row_security",
 })
 

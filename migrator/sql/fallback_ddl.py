@@ -505,6 +505,11 @@ def _alter_table_action(stmt, c: Cursor, base: dict, ie: bool) -> Operation:
                                           default_volatile=volatile)])
         if c.accept("DROP", "DEFAULT"):
             return op("drop_default", column=col)
+        if c.accept("SET", "EXPRESSION"):
+            c.accept("AS")
+            return op("set_generated_expression", column=col, using=_paren_inner(c))
+        if c.accept("DROP", "EXPRESSION"):
+            return op("drop_generated_expression", column=col, if_exists=bool(c.accept("IF", "EXISTS")) or ie)
         identity = _identity_action(c.words_left())
         if identity is not None:
             return op("alter_identity", column=col, identity=identity,
@@ -543,6 +548,10 @@ def _alter_table_action(stmt, c: Cursor, base: dict, ie: bool) -> Operation:
             return op("enable_trigger" if w == "ENABLE" else "disable_trigger", name=trigger)
         if c.accept(w, "ROW", "LEVEL", "SECURITY"):
             return op("row_security", value=w.lower())
+    if c.accept("INHERIT"):
+        return op("inherit", name=c.qualified()[1])
+    if c.accept("NO", "INHERIT"):
+        return op("no_inherit", name=c.qualified()[1])
     if c.accept("FORCE", "ROW", "LEVEL", "SECURITY"):
         return op("row_security", value="force")
     if c.accept("NO", "FORCE", "ROW", "LEVEL", "SECURITY"):
