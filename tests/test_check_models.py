@@ -441,3 +441,28 @@ def test_models_that_exit_at_import_are_a_usage_error(project, capsys, monkeypat
     monkeypatch.chdir(project)
     code, out, err = cli(["check", "--models", MODELS, "--release", "1.3.0"], capsys)
     assert code == 2 and f"models.py:{line_of(models, 'SystemExit')}" in err and "SystemExit" in err
+
+
+def test_a_model_mapped_on_a_view_is_compared_with_the_view(tmp_path):
+    history = '''\
+# release 1.0.0 expand
+op.create_table("users", sa.Column("id", sa.Integer, primary_key=True), sa.Column("email", sa.Text))
+op.execute("CREATE VIEW active_users AS SELECT id, email FROM users")
+
+# release 1.0.0 models
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class ActiveUser(Base):
+    __tablename__ = "active_users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str | None] = mapped_column(sa.Text)
+'''
+    project, release = example_repo(tmp_path / "ok", history)
+    assert check_models(config_of(project), release).findings == []
+    project, release = example_repo(tmp_path / "bad", history.replace("SELECT id, email FROM", "SELECT id FROM"))
+    [f] = check_models(config_of(project), release).findings
+    assert f.rule == "models-not-expanded" and "active_users.email" in f.message

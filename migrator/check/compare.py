@@ -106,17 +106,25 @@ def compare(models: ModelSet, conn: sa.Connection, *, step: str, schema_label: s
                     f"{schema_label} has {key}.{c.name} NOT NULL without a default, and {models.label} "
                     f"does not map it: every insert into {key} it makes fails")
     for key, table in models.metadata.tables.items():
-        if key in missing_tables or key in views:
+        if key in missing_tables:
             continue
         try:
             reflected = {c["name"]: c for c in inspector.get_columns(table.name, schema=table.schema)}
         except sa.exc.NoSuchTableError:
             continue
+        view = key in views
+        if view:  # compare_metadata does not look at views: their columns are checked here
+            for c in table.columns:
+                col = models.column(key, c.name)
+                if c.name not in reflected and col is not None and not models.unused(key, c.name):
+                    add(("missing", key, c.name), missing_rule, col.loc,
+                        f"{models.label} maps column {key}.{c.name} ({col.attribute}), but the view "
+                        f"{key} in {schema_label} has no such column")
         for name, info in reflected.items():
             col = models.column(key, name)
             if col is None or models.unused(key, name):
                 continue
-            _column_checks(col, info, dialect, models, schema_label, add)
+            _column_checks(col, info, dialect, models, schema_label, add, view=view)
     return out
 
 
@@ -126,7 +134,7 @@ def _needs_value(nullable, default, primary_key, identity, computed) -> bool:
 
 
 def _column_checks(col: MappedColumn, info: dict, dialect: str, models: ModelSet,
-                   schema_label: str, add) -> None:
+                   schema_label: str, add, *, view: bool = False) -> None:
     model = col.column
     where = f"{col.table}.{col.name}"
     reason = narrowing(model.type, info["type"], dialect)
@@ -134,6 +142,8 @@ def _column_checks(col: MappedColumn, info: dict, dialect: str, models: ModelSet
         add((TYPE, col.table, col.name, str(info["type"])), TYPE, col.loc,
             f"{models.label} maps {where} ({col.attribute}) as {_type_text(model.type)}, but in "
             f"{schema_label} {reason}")
+    if view:
+        return  # nothing is inserted into a view: NOT NULL and defaults are its tables' business
     db_default = info.get("default")
     db_not_null = not info.get("nullable", True)
     if db_not_null and db_default is None and not model.primary_key and not info.get("identity") \
