@@ -5,19 +5,25 @@ gate and finishes the release. The sample project on real PostgreSQL, the CLI as
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import psycopg
+from sqlalchemy.engine import make_url
 
 from migrator.backfill.status import backfill_status
 from migrator.gate.core import evaluate
 from migrator.runner import api
+from migrator.runner.lock import backfill_lock_path
 from tests.support.faults import kill_group, migrator, migrator_env, start_migrator
 from tests.support.sample import config_for, copy_sample, engine, execute, scalar
 from tests.support.window import assert_window_invariant
 
 NAME = "users_full_name_1_2_0"  # the 1.2.0 contract's second backfill pass
 ROWS = 20000
+USERS_SQLITE = ("INSERT INTO users (id, first_name, last_name, email) VALUES "
+                "(1, 'Ada', 'Lovelace', 'ada@example.com'), (2, 'Alan', 'Turing', 'alan@example.com')")
 
 
 def _row(url: str):
@@ -110,3 +116,37 @@ def _status_any(url: str) -> dict:
         return backfill_status(e)[0]
     finally:
         e.dispose()
+
+
+def test_on_sqlite_a_file_lock_beside_the_database_is_the_proof_of_life(tmp_path):
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    config = config_for(copy_sample(tmp_path), url)
+    assert api.expand(config, "1.0.0").ok
+    execute(url, USERS_SQLITE)
+    assert api.expand(config, "1.1.0").ok
+    execute(url, "UPDATE migrator_backfills SET status = 'running'")  # as a killed runner leaves it
+    assert _status_any(url)["alive"] is False  # nobody holds its lock: the runner died
+    ready = _errors(evaluate("ready", "1.1.0", url=url, config=config))
+    assert "interrupted" in ready["backfill_unfinished"]
+
+    # a live owner in another process
+    backfill_id = scalar(url, "SELECT id FROM migrator_backfills WHERE name = 'users_full_name_1_1_0'")
+    path = backfill_lock_path(make_url(url), backfill_id)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time\n"
+        f"fd = os.open({path!r}, os.O_RDWR | os.O_CREAT)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(60)\n")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert _status_any(url)["alive"] is True
+        assert "is running" in _errors(evaluate("ready", "1.1.0", url=url, config=config))["backfill_unfinished"]
+    finally:
+        holder.kill()
+        holder.wait()
+    assert _status_any(url)["alive"] is False
+    # the next runner hands it back and resumes it
+    again = api.expand(config, "1.1.0")
+    assert again.ok and any("resumed backfill users_full_name_1_1_0: finished" in n for n in again.notes)
+    assert _status_any(url)["status"] == "finished"
+    assert evaluate("ready", "1.1.0", url=url, config=config).passed

@@ -106,8 +106,16 @@ def _sa_run(conn) -> Run:
 def _read_sa(conn, with_instances: bool) -> Snapshot:
     from sqlalchemy import inspect
 
-    return read_snapshot(_sa_run(conn), conn.dialect.name, with_instances=with_instances,
+    from ..runner.lock import live_backfills
+
+    snap = read_snapshot(_sa_run(conn), conn.dialect.name, with_instances=with_instances,
                          table_names=lambda: set(inspect(conn).get_table_names()))
+    if snap.dialect == "sqlite" and any(b["status"] == "running" for b in snap.backfills):
+        live = live_backfills(conn)  # file locks beside the database: proof a runner lives
+        if live is not None:
+            for b in snap.backfills:
+                b["alive"] = b["id"] in live if b["status"] == "running" else None
+    return snap
 
 
 def take_snapshot(bind, *, with_instances: bool = True) -> Snapshot:

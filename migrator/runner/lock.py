@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from ..errors import IndeterminateError
-from ..store import BACKFILL_LOCK_CLASS, BACKFILL_LOCKS_HELD
+from ..store import BACKFILL_LOCK_CLASS, BACKFILL_LOCKS_HELD, BACKFILLS
 
 _KEY = int.from_bytes(hashlib.sha256(b"migrator.runner").digest()[:8], "big", signed=True)
 POLL = 0.1
@@ -109,30 +109,81 @@ def _file_lock(url: URL, wait: float, on_wait) -> Iterator[None]:
 
 
 # -- one process per backfill, and proof that it is alive ----------------------------------------
+# PostgreSQL: a session-level advisory lock (BACKFILL_LOCK_CLASS, id), dropped by the server when
+# the session ends. SQLite: an exclusive OS file lock beside the database, dropped by the kernel
+# when the process ends.
+
+_held: dict[str, int] = {}  # SQLite lock file -> descriptor, for the backfills this process runs
+
+
+def backfill_lock_path(url: URL, backfill_id: int) -> str | None:
+    """The SQLite backfill's lock file (None: an in-memory database)."""
+    db = url.database
+    if not db or db == ":memory:" or db.startswith("file::memory:"):
+        return None
+    return os.path.abspath(db) + f".migrator-backfill-{int(backfill_id)}.lock"
+
 
 def try_backfill_lock(conn, backfill_id: int) -> bool:
-    """Take the backfill's session lock on ``conn`` (PostgreSQL; elsewhere always True): held
-    while the process running it lives, so others can tell a live run from a dead one."""
-    if conn.dialect.name != "postgresql":
+    """Take the backfill's lock (held while the process running it lives, so others can tell a
+    live run from a dead one). False: another process holds it."""
+    if conn.dialect.name == "postgresql":
+        with conn.begin():
+            return bool(conn.execute(sa.text("SELECT pg_try_advisory_lock(:c, :i)"),
+                                     {"c": BACKFILL_LOCK_CLASS, "i": int(backfill_id)}).scalar())
+    path = backfill_lock_path(conn.engine.url, backfill_id) if conn.dialect.name == "sqlite" else None
+    if path is None:
         return True
-    with conn.begin():
-        return bool(conn.execute(sa.text("SELECT pg_try_advisory_lock(:c, :i)"),
-                                 {"c": BACKFILL_LOCK_CLASS, "i": int(backfill_id)}).scalar())
+    if path in _held:
+        return False
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return False
+    _held[path] = fd
+    return True
 
 
 def release_backfill_lock(conn, backfill_id: int) -> None:
-    if conn.dialect.name != "postgresql":
+    if conn.dialect.name == "postgresql":
+        try:
+            with conn.begin():
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:c, :i)"),
+                             {"c": BACKFILL_LOCK_CLASS, "i": int(backfill_id)})
+        except sa.exc.SQLAlchemyError:  # the session is gone: so is the lock
+            pass
         return
-    try:
-        with conn.begin():
-            conn.execute(sa.text("SELECT pg_advisory_unlock(:c, :i)"),
-                         {"c": BACKFILL_LOCK_CLASS, "i": int(backfill_id)})
-    except sa.exc.SQLAlchemyError:  # the session is gone: so is the lock
-        pass
+    path = backfill_lock_path(conn.engine.url, backfill_id) if conn.dialect.name == "sqlite" else None
+    fd = _held.pop(path, None) if path else None
+    if fd is not None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def live_backfills(conn) -> set[int] | None:
     """Ids of the backfills a live process is running (None: cannot be told on this database)."""
-    if conn.dialect.name != "postgresql":
+    if conn.dialect.name == "postgresql":
+        return {int(r[0]) for r in conn.execute(sa.text(BACKFILL_LOCKS_HELD))}
+    if conn.dialect.name != "sqlite" or backfill_lock_path(conn.engine.url, 0) is None:
         return None
-    return {int(r[0]) for r in conn.execute(sa.text(BACKFILL_LOCKS_HELD))}
+    running = [int(r[0]) for r in conn.execute(
+        sa.text(f"SELECT id FROM {BACKFILLS} WHERE status = 'running'"))]
+    return {i for i in running if _sqlite_lock_held(backfill_lock_path(conn.engine.url, i))}
+
+
+def _sqlite_lock_held(path: str) -> bool:
+    if path in _held:
+        return True
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops a lock this probe took
+    return False
