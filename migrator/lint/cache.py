@@ -71,14 +71,22 @@ def run_prefix(config) -> str:
 
 
 def source_checksum(source) -> str:
-    """The source's own checksum, else a hash of what the linter reads from it."""
-    if source.checksum:
+    """The source's own checksum, else a hash of what the linter reads from it.
+
+    An Alembic revision's file is not all its result depends on: what it renders can change
+    with a helper module it imports or an environment variable it reads. So it is keyed by what
+    rendering produced (its statements and diagnostics), which covers whatever the rendering
+    read."""
+    if source.checksum and source.kind != "alembic":
         # one file may hold an up and a down part, each judged in a transaction mode
         return (f"{source.checksum}:{source.direction}:{source.transaction}:"
                 f"{int(source.transaction_declared)}")
     h = hashlib.sha256()
     for part in (source.path, source.kind, source.release or "", source.declared_phase or "",
-                 source.revision or "", source.text):
+                 source.revision or "", source.checksum or "", source.text,
+                 f"{source.direction}:{source.transaction}:{int(source.transaction_declared)}",
+                 "\0".join(source.down_revisions or ()), "\0".join(source.depends_on or ()),
+                 "\0".join(source.branch_labels or ())):
         h.update(part.encode("utf-8", "surrogatepass") + b"\0")
     for st in source.statements:
         h.update(f"{st.loc.line}:{st.loc.column}:{st.in_transaction}:{st.note}\0{st.sql}\0".encode(
@@ -178,9 +186,11 @@ class LintCache:
     def _run_path(self, key: str) -> Path:
         return self.directory / "runs" / f"{key}.json"
 
-    def get_run(self, key: str, *, need_operations: bool = True, warn=None):
-        """The whole report stored under ``key``, or None when missing or corrupt. The files
-        the run skipped are passed to ``warn(path, why)`` again, as the run that stored it did."""
+    def get_run(self, key: str, *, need_operations: bool = True, warn=None, render_env=dict):
+        """The whole report stored under ``key``, or None when missing or corrupt, or when a
+        file or environment value its Alembic revisions read has changed since (``render_env()``
+        gives the environment revisions render with now). The files the run skipped are passed
+        to ``warn(path, why)`` again, as the run that stored it did."""
         from ..model import LintReport, MigrationSource
 
         if self.directory is None:
@@ -194,6 +204,8 @@ class LintCache:
                 entry = item["result"] if need_operations else {**item["result"], "operations": []}
                 migrations.append(decode(entry, source))
             skipped = [(str(path), str(why)) for path, why in doc.get("skipped", [])]
+            if not _still_true(doc.get("reads") or {}, render_env):
+                return None
         except Exception:  # noqa: BLE001 - missing or corrupt: lint for real
             return None
         if warn is not None:
@@ -201,13 +213,18 @@ class LintCache:
                 warn(path, why)
         return LintReport(migrations, files=int(doc["files"]))
 
-    def put_run(self, key: str, roots: list[Path], report, skipped=()) -> None:
+    def put_run(self, key: str, roots: list[Path], report, skipped=(),
+                render_env: dict[str, str] | None = None) -> None:
         """Store ``report`` as the result of a whole run, when every migration in it came from
         under ``roots`` (else the key would not cover everything the report depends on).
-        ``skipped``: (path, why) of the files discovery skipped, warned about again on a hit."""
+        ``skipped``: (path, why) of the files discovery skipped, warned about again on a hit.
+        What Alembic revisions read while rendering (project modules anywhere, environment
+        variables: ``render_env`` holds the values they saw) is recorded with digests, and a
+        hit is only taken while those are unchanged."""
         if self.directory is None or not _all_within([m.source.path for m in report.migrations], roots):
             return
-        doc = {"files": report.files, "skipped": [list(s) for s in skipped], "migrations": [
+        doc = {"files": report.files, "skipped": [list(s) for s in skipped],
+               "reads": _reads(report, render_env), "migrations": [
             {"source": _encode_source(m.source), "result": encode(m)} for m in report.migrations]}
         self._write(self._run_path(key), doc)
         self._prune(self._run_path(key).parent, KEEP_RUNS)
@@ -354,3 +371,40 @@ def _all_within(paths: list[str], roots: list[Path]) -> bool:
         if not ok:
             return False
     return True
+
+
+def _digest_file(path: str) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest()
+    except OSError:
+        return None
+
+
+def _digest_value(value: str | None) -> str | None:
+    """Environment values are stored hashed: a cache directory must not hold secrets."""
+    return None if value is None else hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _reads(report, render_env: dict[str, str] | None) -> dict:
+    """What the report's Alembic revisions read while rendering, as digests."""
+    files = sorted({f for m in report.migrations for f in m.source.read_files})
+    names = sorted({n for m in report.migrations for n in m.source.read_env})
+    env = render_env or {}
+    return {"files": {f: _digest_file(f) for f in files},
+            "env": {n: _digest_value(env.get(n)) for n in names}}
+
+
+def _still_true(reads: dict, render_env) -> bool:
+    """Whether the files and environment values a stored run read are unchanged."""
+    for path, digest in (reads.get("files") or {}).items():
+        if _digest_file(path) != digest:
+            return False
+    names = reads.get("env") or {}
+    if names:
+        env = render_env()
+        for name, digest in names.items():
+            if _digest_value(env.get(name)) != digest:
+                return False
+    return True
+

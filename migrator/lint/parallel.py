@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 
 from ..model import LintedMigration, LintReport
+from ..sources import warn_on_stderr
 from .cache import LintCache, chain_key, run_key, run_prefix
 
 # Measured on a 2-core machine (benchmarks/lint_bench.py): parsing costs about 2.5 us of CPU a
@@ -175,8 +176,6 @@ def lint_paths(paths: list[str], config, *, stdin_text: str | None = None, use_c
     ``need_operations=False`` lets a whole-run cache hit skip decoding operations (the text,
     json and github formats do not read them). Files that cannot be linted (FIFOs, devices,
     broken links) are skipped and passed to ``warn(path, why)``, by default a warning on stderr."""
-    from ..sources.discover import load_sources, warn_on_stderr
-
     warn = warn or warn_on_stderr
     skipped: list[tuple[str, str]] = []
 
@@ -191,12 +190,21 @@ def lint_paths(paths: list[str], config, *, stdin_text: str | None = None, use_c
         changed = changed_files(diff_base)
     cache = LintCache.for_config(config, enabled=use_cache)
     run = run_key(paths, config) if cache.enabled else None
-    report = cache.get_run(run[0], need_operations=need_operations, warn=warn) if run else None
-    if report is None:
+
+    def render_env() -> dict[str, str]:  # what revision code sees (only render_env passes)
+        from ..sources.isolated import render_environment
+
+        return render_environment(config.render_env or [])
+
+    report = cache.get_run(run[0], need_operations=need_operations, warn=warn,
+                           render_env=render_env) if run else None
+    if report is None:  # the renderer and the parser are loaded only now (a hit needs neither)
+        from ..sources.discover import load_sources
+
         sources = load_sources(paths, config, stdin_text=stdin_text, warn=note)
         report = lint_many(sources, config, cache=cache, jobs=jobs)
         if run:
-            cache.put_run(run[0], run[1], report, skipped)
+            cache.put_run(run[0], run[1], report, skipped, render_env=render_env())
     if changed is not None:
         from .diff import is_changed
 

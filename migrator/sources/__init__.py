@@ -12,3 +12,11 @@
 Finding the project and the order revisions run in belong to :mod:`migrator.script` (the
 one revision catalog); :func:`.discover.order_revisions` applies that order to what it renders.
 """
+
+import sys
+
+
+def warn_on_stderr(path: str, why: str) -> None:
+    """How a file that cannot be a migration (a FIFO, a device, a broken link) is reported by
+    default: one warning line on stderr, after which the run goes on without it."""
+    sys.stderr.write(f"warning: {path}: skipped: {why}\n")

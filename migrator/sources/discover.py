@@ -23,6 +23,7 @@ from ..model import Finding, Location, MigrationSource, Severity
 from ..script import graph
 from ..script.project import (AlembicProject, find_ini, find_project, from_alembic_ini,
                               from_pyproject, project_in_directory, script_directory_project)
+from . import warn_on_stderr
 from .alembic_offline import assignment_line, read_revision_ids
 from .isolated import RenderSettings, render_isolated
 from .sql_layouts import is_down_file
@@ -227,10 +228,6 @@ def _looks_like_versions_dir(directory: Path) -> bool:
 
 
 # -- loading ------------------------------------------------------------------------------------
-
-def warn_on_stderr(path: str, why: str) -> None:
-    sys.stderr.write(f"warning: {path}: skipped: {why}\n")
-
 
 class _Loader:
     def __init__(self, config: Config, stdin_text: str | None, warn=warn_on_stderr):
