@@ -105,6 +105,8 @@ class MigrationContext:
     index_columns_of: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     # (table key, column) made nullable earlier in the migration (DROP NOT NULL)
     made_nullable: set[tuple[str, str]] = field(default_factory=set)
+    # (table key, column) added NOT NULL to an existing table earlier in the migration
+    added_not_null: set[tuple[str, str]] = field(default_factory=set)
     # every operation of the migration, in order (so a question may look within one statement)
     operations: list[Operation] = field(default_factory=list)
     # the .sql file's transaction mode was not declared: it is judged as one transaction
@@ -234,6 +236,8 @@ class MigrationContext:
         elif kind == "add_column":
             for c in op.columns:
                 self.created_columns.add((key, c.name.lower()))
+                if c.not_null and not op.table_created_here:
+                    self.added_not_null.add((key, c.name.lower()))
         elif kind == "create_index" and op.name:
             self.created_indexes.add(op.name.lower())
             self.index_columns_of[op.name.lower()] = (key, index_columns(op))
