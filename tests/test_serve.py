@@ -68,7 +68,8 @@ def test_probe_is_200_on_pass_and_503_on_fail_with_health_json(ready_db):
         assert doc["status"] == "fail" and doc["verdict"] == "fail"
         assert "e110" in doc["output"]
         status, _, doc, _ = get(port, "/healthz/schema?release=1.0.0&gate=contract")
-        assert status == 200 and doc["gate"] == "contract"
+        # the contract gate: no instance registered and no rollout of 1.0.0 recorded
+        assert status == 503 and doc["gate"] == "contract" and "migrator deployed" in doc["output"]
 
 
 def test_probe_status_is_pass_without_warnings(pg_url):

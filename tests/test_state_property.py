@@ -1,5 +1,6 @@
-"""Random legal sequences of expand, contract, rollback and re-expand (with failures and killed
-runners, an adopted baseline, with and without Alembic's version table), replayed as the runner
+"""Random legal sequences of expand, contract, rollback and re-expand, and plain ``alembic upgrade
+heads`` (with failures and killed runners, an adopted baseline, with and without Alembic's version
+table), replayed as the runner
 records them: after every step C <= E, and ``gate ready V`` passes exactly when C <= V <= E and
 nothing half-applied concerns V. No database: the state function and the gate are pure."""
 
@@ -156,6 +157,12 @@ class Database:
             if not self.run(r, "downgrade", fault):
                 return
 
+    def upgrade_heads(self) -> None:
+        """Plain ``alembic upgrade heads`` (a development database, the Recreate strategy): every
+        revision applied, nothing written to the history; only Alembic's table tells."""
+        if hasattr(self.catalog, "ancestors"):
+            self.applied |= {r.id for r in self.catalog.revisions}
+
     def _parents(self, rid: str) -> set[str]:
         if hasattr(self.catalog, "ancestors"):
             return self.catalog.ancestors(rid)
@@ -163,7 +170,8 @@ class Database:
 
 
 FAULT = st.sampled_from([None, None, None, None, "failed", "killed"])
-STEP = st.tuples(st.sampled_from(["expand", "expand", "contract", "rollback"]), st.integers(0, 4),
+STEP = st.tuples(st.sampled_from(["expand", "expand", "contract", "rollback", "rollback", "heads"]),
+                 st.integers(0, 4),
                  st.lists(FAULT, max_size=3))
 
 
@@ -181,6 +189,8 @@ def test_window_invariant_and_gate_agree_after_any_legal_sequence(baseline, shap
         v = Version(f"1.{n}.0")
         if kind == "rollback":
             db.rollback(v, faults)
+        elif kind == "heads":
+            db.upgrade_heads()
         elif kind != "check":
             db.forward(kind, v, faults)
         states = db.states()

@@ -144,7 +144,7 @@ def _contracted_past(states: States, v: Version) -> list[Reason]:
         return []
     return [Reason("contracted_past",
                    f"contract migration {r.revision} of release {r.release} is applied: code of release {v} "
-                   "may use what it removed", r.revision, "contract")
+                   f"may use what it removed (run release {r.release} or newer)", r.revision, "contract")
             for r in sorted(states.revisions, key=lambda r: r.release)
             if r.phase == "contract" and r.state == "applied" and r.release > v]
 
@@ -251,7 +251,8 @@ def decide_contract(v: Version, snap: Snapshot, ttl: float, require_registry: bo
     for release, ids in sorted(old.items()):
         shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
         reasons.append(Reason("old_instance_running",
-                              f"{len(ids)} live instance(s) run release {release}, older than {v}: {shown}"))
+                              f"{len(ids)} live instance(s) run release {release}, older than {v}: {shown} "
+                              f"(finish rolling out release {v}, or wait until they stop reporting)"))
     return reasons
 
 
