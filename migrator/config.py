@@ -27,6 +27,9 @@ class Config:
     config_path: Path | None = None
     script_location: str | None = None  # Alembic script directory (or read from alembic.ini)
     alembic_ini: str | None = None
+    # An adopted project's released history: this revision and every one it builds on need no
+    # phase/release tags (expand of release "baseline"), and lint leaves them out of its report.
+    baseline: str | None = None
     database_url: str | None = None
     database_url_source: str | None = None  # where database_url came from, for messages
     # linter

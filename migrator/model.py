@@ -331,6 +331,7 @@ class LintedMigration:
 class LintReport:
     migrations: list[LintedMigration]
     files: int = 0
+    baseline_hidden: int = 0  # revisions of an adopted baseline linted but left out of the report
 
     @property
     def errors(self) -> int:

@@ -49,7 +49,9 @@ def test_init_creates_a_project_and_revision_places_and_tags_each_revision(tmp_p
 
     # the layout runs: expand then contract, and plain alembic agrees on the heads
     config = load_config(project, environ={}).with_overrides(database_url=f"sqlite:///{tmp_path}/a.db")
-    assert api.expand(config, "1.2.0").ok and api.contract(config, "1.2.0").ok
+    assert api.expand(config, "1.2.0").ok
+    api.deployed(config, "1.2.0")
+    assert api.contract(config, "1.2.0").ok
     heads = subprocess.run([sys.executable, "-m", "alembic", "-c", str(project / "alembic.ini"), "heads"],
                            capture_output=True, text=True, cwd=project)
     assert "e3" in heads.stdout and "c2" in heads.stdout
@@ -80,7 +82,8 @@ def test_init_adds_the_layout_to_an_existing_alembic_project(tmp_path, capsys):
     assert code == 0, err
     assert "migrator_phase" in (project / "alembic" / "script.py.mako").read_text()
     assert "[tool.migrator]" in (project / "pyproject.toml").read_text()
-    assert "001_old.py has no `phase = ...`" in out
+    assert "1 existing revision(s) have no phase/release (e.g. 001_old.py)" in out
+    assert "next: migrator adopt" in out
     assert "does not use config.attributes['connection']" in out
     # running init twice changes nothing more
     code, out2, _ = cli(["init", "-d", str(project)], capsys)

@@ -85,13 +85,17 @@ def exit_code(report, strict: bool) -> int:
 @click.option("--diff", "diff_base", metavar="BASE",
               help="Report only migrations added or changed since git ref BASE "
                    "(earlier migrations are still read for the schema state).")
+@click.option("--include-baseline", is_flag=True,
+              help="Report the revisions of an adopted baseline too (they are always read for the "
+                   "schema state; by default only later revisions are reported).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="Configuration file (default: migrator.toml or pyproject.toml, searched upwards).")
 @click.option("--jobs", "-j", type=click.IntRange(0, 256), default=None,
               help="Worker processes (default: a pool only where idle cores and enough SQL make it "
                    "faster than one process; 1: none).")
-def lint(paths, fmt, output, server_version, strict, diff_base, no_cache, config_file, jobs):
+def lint(paths, fmt, output, server_version, strict, diff_base, include_baseline, no_cache, config_file,
+         jobs):
     """Classify migrations into expand / contract and check them.
 
     PATHS are SQL files, directories of them, Alembic projects or versions/ directories, or - for
@@ -109,10 +113,14 @@ def lint(paths, fmt, output, server_version, strict, diff_base, no_cache, config
     from ..lint.parallel import lint_paths
 
     report = lint_paths(list(paths), config, stdin_text=stdin_text, use_cache=not no_cache,
-                        jobs=jobs, diff_base=diff_base, need_operations=fmt in ("sarif", "gitlab"))
+                        jobs=jobs, diff_base=diff_base, need_operations=fmt in ("sarif", "gitlab"),
+                        include_baseline=include_baseline)
     from ..report import render
 
-    if not report.migrations and not diff_base:
+    if report.baseline_hidden:
+        click.echo(f"migrator: {report.baseline_hidden} revision(s) of the baseline {config.baseline} "
+                   "read for the schema state, not reported (--include-baseline shows them)", err=True)
+    if not report.migrations and not diff_base and not report.baseline_hidden:
         click.echo(f"warning: no migrations found in {', '.join(paths) or 'the project'}", err=True)
     if output == "-":
         output = None

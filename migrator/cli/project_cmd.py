@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from ..config import load_config
 from ..errors import UsageError
 from ..releases import parse_release
 
@@ -167,9 +168,14 @@ def init_project(directory: Path) -> list[str]:
     hint = _hints(directory)
     if hint:
         done.append(hint)
-    for f in _untagged(script_location / "versions"):
-        done.append(f"hint: {f} has no `phase = ...` / `release = ...`: add them (migrator refuses "
-                    "untagged revisions)")
+    untagged = _untagged(script_location / "versions")
+    if untagged and not load_config(directory).baseline:
+        # an existing project: its history is released, not something to tag file by file
+        done.append(f"{len(untagged)} existing revision(s) have no phase/release (e.g. {untagged[0].name}): "
+                    "record them as released history with `migrator adopt` (docs/alembic.md, "
+                    "\"Adopting an existing project\")")
+        done.append("next: migrator adopt")
+        return done
     done.append("next: migrator revision --phase expand --release 1.0.0 -m 'create tables'")
     return done
 
@@ -193,7 +199,9 @@ def create_revision(config, *, phase: str, release: str, message: str,
                          f"(release {branch[-1].release}): releases must not go down along a branch")
     head = catalog.heads[phase]
     kwargs: dict = {"head": head or "base"}
-    if head is None:
+    if not any(phase in r.branch_labels for r in branch):
+        # the first revision of the branch carries its label (after an adopted baseline too), so
+        # plain Alembic can name the branch: `alembic revision --head expand@head`
         kwargs["branch_label"] = phase
     depends_on = catalog.heads["expand"] if phase == "contract" else None
     if depends_on:
@@ -228,6 +236,70 @@ def init(directory):
     """Add the expand/contract layout to an Alembic project (or create one)."""
     for line in init_project(Path(directory)):
         click.echo(line)
+
+
+@click.command()
+@click.option("--at", "at", default=None, metavar="REV",
+              help="The last revision of the released history (default: the project's head).")
+@click.option("-d", "--script-location", default=None, help="Project or script directory.")
+@click.option("--config", "config_file", default=None, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def adopt(at, script_location, config_file, fmt):
+    """Adopt migrator on an existing Alembic project: record its revisions up to the head (or
+    --at REV) as a baseline of released history.
+
+    Baseline revisions need no phase/release tags; they run as expand of release "baseline",
+    before every version; `migrator lint` reads them for the schema state but does not report
+    them (--include-baseline does); the runner never refuses them. Later revisions are tagged
+    (`migrator revision`). Exit status: 0 recorded (or already recorded), 2 no project, several
+    heads, an unknown --at, or an untagged revision after the baseline (the file is named)."""
+    from ..script.adopt import adopt as adopt_project
+    from .runner_cmd import build_config
+
+    config = build_config(script_location=script_location, config_file=config_file)
+    result = adopt_project(config, at=at, patch_template=patch_template)
+    if fmt == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    for line in adoption_report(result):
+        click.echo(line)
+
+
+def adoption_report(a) -> list[str]:
+    """What adopting did, and what the team changes, in words."""
+    verb = "recorded" if a.changed else "already recorded"
+    out = [f"{verb}: baseline = \"{a.baseline}\" in {a.config_file}",
+           f"  {a.revisions} of the project's {a.total} revisions are released history: no phase/release "
+           "tags needed; they run as expand of release \"baseline\" (before every version); "
+           "`migrator lint` reads them for the schema state but reports only later revisions "
+           "(--include-baseline shows them); the runner never refuses them"]
+    if a.later:
+        out.append(f"  {len(a.later)} revision(s) after the baseline are tagged: {', '.join(a.later[:5])}"
+                   + (" ..." if len(a.later) > 5 else ""))
+    if a.template:
+        out.append(f"added phase/release lines to the revision template {a.template}")
+    out += [
+        "what changes for the team:",
+        "  - new revisions: `migrator revision --phase expand|contract --release X.Y.Z -m '...'` places "
+        "and tags them (plain `alembic revision --head expand@head` works too once the first "
+        "expand revision carries the branch label; fill in phase/release)",
+        "  - the first contract revision starts a second branch, so Alembic then has two heads: "
+        "`alembic upgrade head` fails; use `alembic upgrade heads` (development databases, the "
+        "Recreate strategy) or, for zero downtime, `migrator expand` / `deployed` / `contract`",
+    ]
+    if a.upgrade_head_lines:
+        out.append(f"  - `alembic upgrade head` found in {len(a.upgrade_head_lines)} place(s): change "
+                   "each to `alembic upgrade heads`:")
+        out += [f"      {line}" for line in a.upgrade_head_lines[:20]]
+        if len(a.upgrade_head_lines) > 20:
+            out.append(f"      ... and {len(a.upgrade_head_lines) - 20} more")
+    out += [
+        "  - a database already at the baseline needs nothing: the next `migrator expand` records "
+        "what Alembic applied in migrator's history; a new database gets the baseline from "
+        "`migrator expand --release R` (or `alembic upgrade heads`)",
+        "next: migrator revision --phase expand --release X.Y.Z -m '...'",
+    ]
+    return out
 
 
 @click.command()

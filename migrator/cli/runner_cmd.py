@@ -11,6 +11,7 @@ import click
 
 from ..config import Config, load_config
 from ..errors import MigratorError, UsageError
+from ..releases import BASELINE_LABEL
 from .plural import count
 
 # -- shared options -----------------------------------------------------------------------------
@@ -284,8 +285,14 @@ def status(fmt, **kw):
     click.echo(f"database: {st.database}")
     click.echo(window_text(st.window))
     for release, states in st.releases().items():
+        mine = [m for m in st.migrations if m.release == release]
+        if release == BASELINE_LABEL and all(m.state == "applied" and not m.drift for m in mine):
+            # an adopted project's released history: one line, not a hundred (--format json lists them)
+            click.echo(f"release baseline: {len(mine)} revisions of adopted history, all applied "
+                       f"({mine[0].revision} .. {mine[-1].revision})")
+            continue
         click.echo(f"release {release}")
-        for m in [m for m in st.migrations if m.release == release]:
+        for m in mine:
             extra = ""
             if m.drift:
                 extra += "  (file changed since applied)"

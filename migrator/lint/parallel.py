@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..model import LintedMigration, LintReport
 from ..sources import warn_on_stderr
+from ..script.catalog import baseline_revisions
 from .cache import LintCache, chain_key, run_key, run_prefix
 
 # Measured on a 2-core machine (benchmarks/lint_bench.py): parsing costs about 2.5 us of CPU a
@@ -170,12 +171,15 @@ def lint_many(sources: list, config, *, cache: LintCache | None = None, jobs: in
 
 def lint_paths(paths: list[str], config, *, stdin_text: str | None = None, use_cache: bool = True,
                jobs: int | None = None, diff_base: str | None = None,
-               need_operations: bool = True, warn=None) -> LintReport:
+               need_operations: bool = True, warn=None, include_baseline: bool = False) -> LintReport:
     """Find, load and lint migrations: what ``migrator lint`` does before rendering.
 
     ``need_operations=False`` lets a whole-run cache hit skip decoding operations (the text,
     json and github formats do not read them). Files that cannot be linted (FIFOs, devices,
-    broken links) are skipped and passed to ``warn(path, why)``, by default a warning on stderr."""
+    broken links) are skipped and passed to ``warn(path, why)``, by default a warning on stderr.
+    The revisions of an adopted baseline are linted (the schema state they leave is what later
+    revisions are judged against) but left out of the report unless ``include_baseline``;
+    ``report.baseline_hidden`` counts them."""
     warn = warn or warn_on_stderr
     skipped: list[tuple[str, str]] = []
 
@@ -211,4 +215,11 @@ def lint_paths(paths: list[str], config, *, stdin_text: str | None = None, use_c
         cwd = Path.cwd()
         report.migrations = [m for m in report.migrations if is_changed(m.source.path, changed, cwd)]
         report.files = len({m.source.path for m in report.migrations})
+    if config.baseline and not include_baseline:
+        released = baseline_revisions(config)
+        kept = [m for m in report.migrations if m.source.revision not in released]
+        report.baseline_hidden = len(report.migrations) - len(kept)
+        if report.baseline_hidden:
+            report.migrations = kept
+            report.files = len({m.source.path for m in kept})
     return report

@@ -132,7 +132,8 @@ def _check_drift(ctx: Context, accept: dict[str, str]) -> list[str]:
 
 def _lint(ctx: Context, pending: list[Revision], override: dict[str, str]) -> list[str]:
     """Lint the pending migrations (in the context of every migration before them); a rejected
-    one is refused unless overridden."""
+    one is refused unless overridden. Baseline revisions (released history) are never refused."""
+    pending = [r for r in pending if not r.is_baseline]
     if not pending:
         return []
     from ..lint.engine import lint_sources

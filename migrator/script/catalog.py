@@ -8,7 +8,10 @@ line (exit 2). Reading the catalog needs no database, and imports no revision: h
 with ``ast`` (see :mod:`.header`) and remembered per file in the cache directory.
 
 A **baseline** (an adopted project's released history) has its place here: ``Catalog.baseline``
-names the newest baseline revision and ``Revision.is_baseline`` marks it and its ancestors.
+names the newest baseline revision (``baseline = "REV"`` in the configuration, written by
+``migrator adopt``) and ``Revision.is_baseline`` marks it and its ancestors. Baseline revisions
+need no ``phase`` / ``release``: they are expand revisions of release ``baseline``, which orders
+before every version. Every revision after the baseline is tagged like any other.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from packaging.version import Version
 
 from ..config import Config
 from ..errors import UsageError
-from ..releases import parse_release
+from ..releases import BASELINE, BASELINE_LABEL, parse_release
 from . import graph
 from .header import Header
 from .header_cache import HeaderCache
@@ -77,6 +80,11 @@ class Catalog:
     @property
     def script_location(self) -> Path | None:
         return self.project.script_dir if self.project else None
+
+    @property
+    def baseline_revisions(self) -> set[str]:
+        """The ids of the baseline revisions (empty when the project adopted none)."""
+        return {r.id for r in self.revisions if r.is_baseline}
 
     @property
     def alembic_ini(self) -> Path | None:
@@ -156,8 +164,10 @@ def _names(value: object, what: str, header: Header) -> tuple[str, ...]:
                      path=str(header.path), line=header.line(what))
 
 
-def _revision(header: Header) -> Revision:
-    """One checked revision from its header."""
+def _revision(header: Header, *, baseline: bool = False, after: str | None = None) -> Revision:
+    """One checked revision from its header. A baseline revision needs no tags: it is an expand
+    revision of release ``baseline`` whatever it says. ``after``: the baseline this revision
+    follows, named when its tags are missing."""
     values = header.values
     path, where = str(header.path), header.line("revision")
     if "revision" not in values:
@@ -175,15 +185,25 @@ def _revision(header: Header) -> Revision:
     if len(rid) > MAX_REVISION_ID:
         raise UsageError(f"revision id {rid[:40]!r}... is {len(rid)} characters long: Alembic's "
                          f"version table holds at most {MAX_REVISION_ID}", path=path, line=where)
+    if baseline:
+        return Revision(
+            id=rid, phase="expand", release=BASELINE, release_text=BASELINE_LABEL, path=path,
+            checksum=header.checksum, message=header.doc.strip(),
+            down_revisions=_names(values.get("down_revision"), "down_revision", header),
+            depends_on=_names(values.get("depends_on"), "depends_on", header),
+            branch_labels=_names(values.get("branch_labels"), "branch_labels", header),
+            declared_labels=_names(values.get("branch_labels"), "branch_labels", header),
+            line=where, is_baseline=True)
+    later = f" (it is not part of the baseline {after}: revisions after it are tagged)" if after else ""
     phase = values.get("phase")
     if phase is None:
-        raise UsageError(f"missing `phase = \"expand\"` or `phase = \"contract\"` in revision {rid}",
+        raise UsageError(f"missing `phase = \"expand\"` or `phase = \"contract\"` in revision {rid}{later}",
                          path=path, line=header.line("phase"))
     if phase not in PHASES:
         raise UsageError(f"phase must be \"expand\" or \"contract\", got {phase!r} in revision {rid}",
                          path=path, line=header.line("phase"))
     if "release" not in values:
-        raise UsageError(f"missing `release = \"X.Y.Z\"` in revision {rid}", path=path, line=where)
+        raise UsageError(f"missing `release = \"X.Y.Z\"` in revision {rid}{later}", path=path, line=where)
     release = parse_release(values["release"], path=f"{path}:{header.line('release')}")
     return Revision(
         id=rid, phase=phase, release=release, release_text=str(values["release"]).strip(),
@@ -195,7 +215,7 @@ def _revision(header: Header) -> Revision:
         line=where)
 
 
-def _headers(project: AlembicProject, config: Config) -> list[Header]:
+def read_headers(project: AlembicProject, config: Config) -> list[Header]:
     cache = HeaderCache.open(config.resolve(config.cache_dir))
     headers = []
     for f in revision_files(project):
@@ -277,17 +297,70 @@ def _check_branches(ordered: list[Revision]) -> None:
             last = r
 
 
+# -- the baseline ---------------------------------------------------------------------------------
+
+def _parents_in_header(header: Header) -> tuple[str, ...]:
+    out: list[str] = []
+    for name in ("down_revision", "depends_on"):
+        value = header.values.get(name)
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, (tuple, list)):
+            out.extend(v for v in value if isinstance(v, str))
+    return tuple(out)
+
+
+def baseline_ids(headers: list[Header], baseline: str, *, where: str | None = None) -> set[str]:
+    """The baseline revision and every revision it builds on, from the headers alone (tags are
+    not needed, nor checked). A baseline that names no revision is a UsageError at ``where``."""
+    by_id = {h.values["revision"]: h for h in headers if isinstance(h.values.get("revision"), str)}
+    if baseline not in by_id:
+        matches = [r for r in by_id if len(baseline) >= 4 and r.startswith(baseline)]
+        if len(matches) != 1:
+            raise UsageError(f"baseline {baseline!r} names no revision of the project (run "
+                             "`migrator adopt` again, or set baseline to a revision id)", path=where)
+        baseline = matches[0]
+    seen: set[str] = set()
+    stack = [baseline]
+    while stack:
+        rid = stack.pop()
+        if rid in seen or rid not in by_id:
+            continue  # a branch label or a missing parent: the graph check names it
+        seen.add(rid)
+        stack.extend(_parents_in_header(by_id[rid]))
+    return seen
+
+
+def _config_where(config: Config) -> str | None:
+    return str(config.config_path) if config.config_path else None
+
+
+def baseline_revisions(config: Config, project: AlembicProject | None = None) -> set[str]:
+    """The configured baseline's revision ids (empty without a baseline or a project), read
+    without checking the tags of the other revisions: the linter leaves them out of its report."""
+    if not config.baseline:
+        return set()
+    project = project or find_project(config, required=False)
+    if project is None:
+        return set()
+    return baseline_ids(read_headers(project, config), config.baseline, where=_config_where(config))
+
+
 def load_catalog(config: Config, project: AlembicProject | None = None) -> Catalog:
     """Load and check the revisions of the configured Alembic project (no database, no
     revision imported unless its header is not literal)."""
     project = project or find_project(config)
-    headers = _headers(project, config)
-    revisions = [_revision(h) for h in headers]
+    headers = read_headers(project, config)
+    base = baseline_ids(headers, config.baseline, where=_config_where(config)) if config.baseline else set()
+    revisions = [_revision(h, baseline=h.values.get("revision") in base, after=config.baseline)
+                 for h in headers]
     lines = {(str(h.path), name): line for h in headers for name, line in h.lines.items()}
     ordered, parents = _ordered(revisions, lines)
     _check_branches(ordered)
     heads = _heads(ordered, parents)
-    return Catalog(project, ordered, heads)
+    newest = next((r.id for r in reversed(ordered) if r.is_baseline), None)
+    return Catalog(project, ordered, heads, baseline=newest)
 
 
-__all__ = ["Catalog", "Revision", "PHASES", "load_catalog", "revision_files"]
+__all__ = ["Catalog", "Revision", "PHASES", "baseline_ids", "baseline_revisions", "load_catalog",
+           "revision_files"]
