@@ -8,12 +8,14 @@ snapshot through psycopg); the reading of them is here, once.
 
 The rules:
 
-- With Alembic's version table and a catalog that knows ancestors, what is applied is what
-  Alembic says (its heads and their ancestors, so a plain ``alembic upgrade heads`` counts).
+- With Alembic's version table and a catalog that knows ancestors and every head in the table,
+  what is applied is what Alembic says (its heads and their ancestors, so a plain ``alembic
+  upgrade heads`` counts).
   A revision Alembic does not list is ``failed`` or ``running`` when its latest attempt was an
   upgrade that failed or never finished, ``rolled_back`` when its latest attempt was a
   downgrade, else ``pending``.
-- Without them (no version table, or a catalog of plain facts), the latest attempt decides: an
+- Without them (no version table, a catalog of plain facts, or one older than the schema), the
+  latest attempt decides: an
   upgrade's status is the state; a downgrade that completed (recorded ``rolled_back``, or
   ``applied``: the downgrade was applied) leaves the revision ``rolled_back``, one that failed
   or never finished leaves it ``applied``, half undone.
@@ -152,9 +154,10 @@ def derive(catalog: Any, attempts: Iterable[Attempt], version_heads: list[str] |
         last[a.revision] = a
         if a.action == "upgrade" and a.status == APPLIED:
             applied_by[a.revision] = a
-    alembic = _alembic_applied(catalog, version_heads)
+    entries = catalog_entries(catalog)
+    alembic = _alembic_applied(catalog, version_heads, {rid for rid, _, _ in entries})
     out: list[RevisionState] = []
-    for rid, phase, release in catalog_entries(catalog):
+    for rid, phase, release in entries:
         h = last.get(rid)
         state = _history_state(h) if alembic is None else _alembic_state(rid in alembic, h)
         out.append(RevisionState(rid, phase, release, state, True, h, applied_by.get(rid)))
@@ -173,9 +176,12 @@ def derive(catalog: Any, attempts: Iterable[Attempt], version_heads: list[str] |
     return States(out, compute_window([r.record() for r in out]), problems)
 
 
-def _alembic_applied(catalog: Any, version_heads: list[str] | None) -> set[str] | None:
+def _alembic_applied(catalog: Any, version_heads: list[str] | None, on_disk: set[str]) -> set[str] | None:
+    """What Alembic's table says is applied, or None when it cannot be read against this catalog:
+    no table, no ancestry, or a head the catalog does not know (the code on disk is older than
+    the schema: then the history says what is applied)."""
     ancestors: Callable[[str], Iterable[str]] | None = getattr(catalog, "ancestors", None)
-    if version_heads is None or not callable(ancestors):
+    if version_heads is None or not callable(ancestors) or not set(version_heads) <= on_disk:
         return None
     applied: set[str] = set()
     for head in version_heads:
