@@ -34,27 +34,48 @@ def remember_secret(secret: str | None) -> None:
     """Redact ``secret`` (and its URL-encoded spellings) from every text from now on."""
     if not secret or len(secret) < 3:
         return
-    for form in (secret, quote(secret, safe=""), quote(secret, safe="+"), quote(secret), quote(secret).replace("%20", "+")):
+    for form in (secret, quote(secret, safe=""), quote(secret, safe="+"), quote(secret, safe=" +"),
+                 quote(secret), quote(secret).replace("%20", "+")):
         _secrets.add(form)
 
 
-def _split_userinfo(text: str) -> str:
-    """Percent-encode the characters of a raw password that would end the userinfo early (``@``,
-    ``/``, ``?``, ``#``): the LAST ``@`` before the query string separates credentials and host."""
+# what may follow the "@" that ends the credentials: host[:port][,host[:port]...][/db][?query][#...]
+_HOST_PART = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%-]*)(:[0-9]*)?"
+                        r"(,(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%-]*)(:[0-9]*)?)*(/[^?#]*)?(\?[^#]*)?(#.*)?$")
+
+
+def _split(text: str) -> tuple[str, str, str | None, str] | None:
+    """(scheme://, user, password or None, what follows the "@") of a URL with credentials; the
+    LAST "@" followed by a well-formed host part separates them, so a raw "@", "/", "?" or "#"
+    may sit inside the password. None when the URL has no credentials."""
     m = _SCHEME.match(text)
     if not m:
-        return text
+        return None
     rest = text[m.end():]
-    head = rest.split("?", 1)[0]
-    at = head.rfind("@")
-    if at < 0:  # a raw "?" in the password: take the last "@" not inside a query value
-        at = rest.rfind("@")
-        if at < 0 or "=" in rest[at + 1:]:
-            return text
-    userinfo, after = rest[:at], rest[at + 1:]
-    user, colon, password = userinfo.partition(":")
+    for at in [i for i, c in enumerate(rest) if c == "@"][::-1]:
+        if _HOST_PART.match(rest[at + 1:]):
+            user, colon, password = rest[:at].partition(":")
+            return m.group(0), user, (password if colon else None), rest[at + 1:]
+    return None
+
+
+def _split_userinfo(text: str) -> str:
+    """The URL with its raw credentials percent-encoded where they would end the userinfo early."""
+    parts = _split(text)
+    if parts is None:
+        return text
+    scheme, user, password, after = parts
     fix = lambda s: s.replace("@", "%40").replace("/", "%2F").replace("?", "%3F").replace("#", "%23")
-    return m.group(0) + fix(user) + colon + fix(password) + "@" + after
+    return scheme + fix(user) + ("" if password is None else ":" + fix(password)) + "@" + after
+
+
+def _shown(text: str) -> str:
+    """A URL as the user gave it, safe to print (even one that cannot be parsed)."""
+    parts = _split(text.strip())
+    if parts is not None and parts[2] is not None:
+        remember_secret(parts[2])
+        return redact_text(f"{parts[0]}{parts[1]}:***@{parts[3]}")
+    return redact_text(text)
 
 
 def _from_keywords(text: str) -> URL:
@@ -78,7 +99,7 @@ def _from_keywords(text: str) -> URL:
 
 def _port(value: str, shown: str) -> int:
     if not value.strip().isdigit() or not 0 < int(value) < 65536:
-        raise UsageError(f"cannot read database URL {redact_text(shown)!r}: the port must be a number "
+        raise UsageError(f"cannot read database URL {_shown(shown)!r}: the port must be a number "
                          f"from 1 to 65535, got {value!r}")
     return int(value)
 
@@ -102,7 +123,7 @@ def normalize_url(url: str) -> URL:
         from sqlalchemy.exc import ArgumentError
 
         if not _SCHEME.match(text) and not text.startswith("sqlite:"):
-            raise UsageError(f"cannot read database URL {redact_text(url)!r}: expected "
+            raise UsageError(f"cannot read database URL {_shown(url)!r}: expected "
                              "postgresql://user:password@host/db, sqlite:///file.db or host=... dbname=...")
         m = re.match(r"^[^:]+://(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^:/?#]*)(?::(?P<port>[^/?#]*))?", text)
         if m and m.group("port") and "," not in m.group("port"):
@@ -110,7 +131,7 @@ def normalize_url(url: str) -> URL:
         try:
             sa_url = make_url(text)
         except (ArgumentError, ValueError):
-            raise UsageError(f"cannot read database URL {redact_text(url)!r}") from None
+            raise UsageError(f"cannot read database URL {_shown(url)!r}") from None
     remember_secret(sa_url.password if isinstance(sa_url.password, str) else None)
     for key in ("password",):
         value = sa_url.query.get(key)
@@ -125,7 +146,7 @@ def _check(sa_url: URL, given: str) -> None:
     libpq ``options`` that are not ``-c name=value`` settings."""
     from sqlalchemy.exc import NoSuchModuleError
 
-    shown = redact_text(given)
+    shown = _shown(given)
     try:
         dialect = sa_url.get_dialect()
     except NoSuchModuleError:
@@ -151,10 +172,29 @@ def _check(sa_url: URL, given: str) -> None:
                              f"'-c search_path=app' or '--search_path=app', got {bad[0]!r}")
 
 
+def to_text(url: URL) -> str:
+    """A PostgreSQL URL as text that SQLAlchemy and libpq both read back to the same values:
+    every part percent-encoded (SQLAlchemy's own rendering keeps spaces in the password, which
+    libpq refuses, and writes a space in the query as "+", which libpq reads as "+")."""
+    if url.get_backend_name() != "postgresql":
+        return url.render_as_string(hide_password=False)
+    enc = lambda v: quote(str(v), safe="")
+    creds = ""
+    if url.username is not None or url.password is not None:
+        creds = enc(url.username or "") + ("" if url.password is None else ":" + enc(url.password)) + "@"
+    host = url.host or ""
+    host = f"[{host}]" if ":" in host else enc(host).replace("%2C", ",")
+    port = f":{url.port}" if url.port else ""
+    database = "/" + enc(url.database) if url.database else ""
+    query = "&".join(f"{enc(k)}={enc(v)}" for k, values in url.query.items()
+                     for v in (values if isinstance(values, tuple) else (values,)))
+    return f"{url.drivername}://{creds}{host}{port}{database}" + (f"?{query}" if query else "")
+
+
 def redact(url: URL | str) -> str:
     """The URL as safe to print: the password replaced by ***."""
     if isinstance(url, str):
-        return redact_text(url)
+        return _shown(url)
     if "password" in url.query:
         url = url.update_query_dict({"password": "***"})
     return redact_text(url.render_as_string(hide_password=True))
@@ -190,4 +230,4 @@ def is_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
-__all__ = ["NO_URL", "is_postgres", "is_sqlite", "normalize_url", "redact", "redact_text", "remember_secret"]
+__all__ = ["NO_URL", "is_postgres", "is_sqlite", "normalize_url", "redact", "redact_text", "remember_secret", "to_text"]

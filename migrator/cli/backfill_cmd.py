@@ -61,7 +61,7 @@ def backfill(database_url, show_status, names, fmt, target_ms, pause_ms, max_rat
     from ..backfill.run import backfill_status, run_pending
     from ..config import find_database_url
     from ..dberrors import connection_error
-    from ..dburl import normalize_url, redact_text
+    from ..dburl import normalize_url, redact
 
     config = _config(config_file, database_url=database_url, backfill_target_ms=target_ms,
                      backfill_pause_ms=pause_ms, backfill_max_rate=max_rate)
@@ -74,7 +74,7 @@ def backfill(database_url, show_status, names, fmt, target_ms, pause_ms, max_rat
         try:
             rows = backfill_status(engine)
         except SQLAlchemyError as e:  # wrong password: exit 2; unreachable database: exit 3
-            raise connection_error(e, f"cannot read the database {redact_text(given)} (from {source})") from None
+            raise connection_error(e, f"cannot read the database {redact(given)} (from {source})") from None
         finally:
             engine.dispose()
         if fmt == "json":

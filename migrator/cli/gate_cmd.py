@@ -41,17 +41,17 @@ def _database_url(config) -> str:
     import psycopg.conninfo
 
     from ..config import find_database_url
-    from ..dburl import normalize_url, redact_text
+    from ..dburl import normalize_url, redact, redact_text, to_text
     from ..gate.snapshot import libpq_url
 
     given, source = find_database_url(config)
-    url = normalize_url(given).render_as_string(hide_password=False)
+    url = to_text(normalize_url(given))
     libpq = libpq_url(url)
     if libpq is not None:
         try:
             psycopg.conninfo.conninfo_to_dict(libpq)
         except psycopg.Error as e:
-            raise UsageError(f"cannot read database URL {redact_text(given)!r} (from {source}): "
+            raise UsageError(f"cannot read database URL {redact(given)!r} (from {source}): "
                              f"{redact_text(str(e).strip().splitlines()[0])}") from None
     return url
 
@@ -167,7 +167,7 @@ def instances(database_url, fmt, live_only, instance_ttl, config_file):
 
     from ..config import find_database_url
     from ..dberrors import connection_error
-    from ..dburl import redact_text
+    from ..dburl import redact
     from ..gate.registry import list_instances
 
     config = _config(config_file, database_url=database_url, instance_ttl=instance_ttl)
@@ -175,7 +175,7 @@ def instances(database_url, fmt, live_only, instance_ttl, config_file):
     try:
         rows = list_instances(url, ttl=config.instance_ttl)
     except SQLAlchemyError as e:
-        raise connection_error(e, f"cannot read the database {redact_text(find_database_url(config)[0])} "
+        raise connection_error(e, f"cannot read the database {redact(find_database_url(config)[0])} "
                                   f"(from {find_database_url(config)[1]})") from None
     if live_only:
         rows = [r for r in rows if r["state"] == "live"]
@@ -224,7 +224,7 @@ def serve(host, port, database_url, default_release, cache_ttl, require_registry
     import signal
 
     from ..config import find_database_url
-    from ..dburl import redact_text
+    from ..dburl import redact
     from ..gate.connect import make_engine
     from ..gate.core import load_catalog_if_any
     from ..gate.server import GateService, make_server
@@ -248,7 +248,7 @@ def serve(host, port, database_url, default_release, cache_ttl, require_registry
 
     signal.signal(signal.SIGTERM, stop)
     bound_host, bound_port = server.server_address[:2]
-    click.echo(f"migrator serve: http://{bound_host}:{bound_port} (database {redact_text(find_database_url(config)[0])}, "
+    click.echo(f"migrator serve: http://{bound_host}:{bound_port} (database {redact(find_database_url(config)[0])}, "
                f"cache {cache_ttl:g}s, catalog {'loaded' if catalog is not None else 'none: history only'})",
                err=True)
     try:

@@ -11,7 +11,7 @@ from sqlalchemy.engine import URL
 from .. import engines
 from ..config import Config, find_database_url
 from ..dberrors import connection_error, reason
-from ..dburl import redact_text
+from ..dburl import redact, redact_text
 from ..engines import session_url
 
 
@@ -31,7 +31,7 @@ def runner_url(config: Config) -> URL:
 
 def given_url(config: Config) -> str:
     """The URL as the user gave it (not as rewritten for the driver), password removed."""
-    return redact_text(find_database_url(config)[0])
+    return redact(find_database_url(config)[0])
 
 
 def shown_url(config: Config) -> str:
