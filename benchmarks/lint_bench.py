@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/lint_bench.py [--files 2000] [--runs 3] [--keep DIR]
 
-Generates a deterministic corpus (the statement shapes of DESIGN section 3, several statements
+Generates a deterministic corpus (the statement shapes of docs/phases.md, several statements
 per file), then times, each as a subprocess of the real CLI and as the median of ``--runs``:
 migrator cold (``--no-cache``, fresh cache dir), migrator warm (cache populated), squawk on the
 same files (when ``squawk`` is on PATH or in the venv), a 5-file lint, and ``migrator --help``.

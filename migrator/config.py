@@ -1,5 +1,5 @@
 """Configuration: ``[tool.migrator]`` in pyproject.toml (or migrator.toml), overridden by
-``MIGRATOR_*`` environment variables, overridden by flags (DESIGN section 6)."""
+``MIGRATOR_*`` environment variables, overridden by flags (docs/configuration.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Errors migrator reports to the user, each with its documented exit code (DESIGN section 6)."""
+"""Errors migrator reports to the user, each with its documented exit code (docs/cli.md)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from enum import Enum, StrEnum
 
 
 class Phase(str, Enum):
-    """The phase one operation belongs to (DESIGN section 3)."""
+    """The phase one operation belongs to (docs/phases.md)."""
 
     EXPAND = "expand"
     CONTRACT = "contract"

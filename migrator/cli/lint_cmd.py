@@ -75,7 +75,7 @@ def exit_code(report, strict: bool) -> int:
 @click.command("lint")
 @click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="Output format: text for people, json (DESIGN section 6), sarif (code scanning), "
+              help="Output format: text for people, json (docs/json.md), sarif (code scanning), "
                    "github (workflow annotations), gitlab (Code Quality).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True),
               help="Write the report to FILE instead of standard output.")

@@ -1,4 +1,4 @@
-"""``migrator init`` and ``migrator revision``: the two-branch Alembic layout (DESIGN section 5)."""
+"""``migrator init`` and ``migrator revision``: the two-branch Alembic layout (docs/alembic.md)."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ else:
     run_migrations_online()
 '''
 
-MIGRATOR_TOML = '''# migrator's settings (DESIGN section 6); MIGRATOR_* variables and flags override them.
+MIGRATOR_TOML = '''# migrator's settings (docs/configuration.md); MIGRATOR_* variables and flags override them.
 alembic_ini = "alembic.ini"
 # database_url comes from --database-url, MIGRATOR_DATABASE_URL or DATABASE_URL
 lock_timeout_ms = 2000        # no migration statement waits longer than this for a lock

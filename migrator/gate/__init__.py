@@ -1,4 +1,4 @@
-"""The readiness gate (DESIGN section 7) and what serves it.
+"""The readiness gate (docs/window.md) and what serves it.
 
 - ``core``: the verdicts (``evaluate(kind, release, ...) -> GateResult``), decided from
 - ``snapshot``: one read-only read of the history, backfill and instance tables;

@@ -1,4 +1,4 @@
-"""The readiness gate (DESIGN section 7): ``ready``, ``contract`` and ``rollback`` verdicts for a
+"""The readiness gate (docs/window.md): ``ready``, ``contract`` and ``rollback`` verdicts for a
 release, decided from one snapshot of the database and the catalog on disk.
 
 Every answer is a statement about the compatibility window (``migrator.window``): the deciding

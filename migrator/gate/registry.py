@@ -212,7 +212,7 @@ def register_instance(engine_or_url, release: str, *, instance_id: str | None = 
 
 def require_compatible(engine_or_url, release: str, *, catalog: Any = None) -> Window:
     """Raise IncompatibleSchemaError unless code of ``release`` can run against the schema
-    (C <= release <= E, DESIGN section 4). Returns the window. Call it at application start-up."""
+    (C <= release <= E, docs/window.md). Returns the window. Call it at application start-up."""
     version = parse_release(release)
     bind, owned = engine_from(engine_or_url, pool_size=1, read_only=True)
     try:

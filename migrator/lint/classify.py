@@ -1,4 +1,4 @@
-"""The phase classifier (DESIGN section 3): which phase one operation, and one migration, is in.
+"""The phase classifier (docs/phases.md): which phase one operation, and one migration, is in.
 
 One taxonomy, two halves that cannot disagree:
 

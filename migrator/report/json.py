@@ -1,4 +1,4 @@
-"""``--format json``: exactly the document of DESIGN section 6 (``LintReport.as_dict()``)."""
+"""``--format json``: exactly the document of docs/json.md (``LintReport.as_dict()``)."""
 
 from __future__ import annotations
 

@@ -362,7 +362,7 @@ def _resume_backfills(ctx: Context, phase: str, v: Version) -> list[str]:
 
 
 def _contract_gate(ctx: Context, v: Version, pending: list[Revision]) -> list[str]:
-    """The gate's contract check (DESIGN section 7). Failures of the very migrations this run
+    """The gate's contract check (docs/window.md). Failures of the very migrations this run
     is about to retry do not block it."""
     try:
         from ..gate.core import evaluate

@@ -1,5 +1,5 @@
 """The retry discipline for lock timeouts: exponential backoff with jitter, bounded in attempts and
-in total time (DESIGN: never queue behind a long transaction; give up cleanly instead)."""
+in total time (never queue behind a long transaction; give up cleanly instead)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Alembic revisions rendered to SQL offline: no env.py, no database (DESIGN section 6).
+"""Alembic revisions rendered to SQL offline: no env.py, no database (docs/alembic.md).
 
 Each revision module is imported fresh and its ``upgrade()`` is called with ``alembic.op``
 bound to an :class:`~alembic.operations.Operations` in ``as_sql`` mode. Every piece of SQL it
