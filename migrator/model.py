@@ -352,3 +352,18 @@ class LintReport:
                 "warnings": self.warnings,
             },
         }
+
+
+def table_key(table: str | None, schema: str | None = None) -> str:
+    """One key per table: lower case, ``public`` (the default schema) left out."""
+    t = (table or "").lower()
+    s = (schema or "").lower()
+    return f"{s}.{t}" if s and s != "public" else t
+
+
+def qualified_key(name: str | None, schema: str | None = None) -> str:
+    """table_key of a name that may carry its own schema (``archive.t``)."""
+    if name and "." in name:
+        s, _, t = name.partition(".")
+        return table_key(t, s)
+    return table_key(name, schema)

@@ -26,6 +26,34 @@ CREATE_OR_REPLACE_TRIGGER_SINCE = 14
 VIRTUAL_GENERATED_COLUMNS_SINCE = 18
 DEFAULT_SERVER_VERSION = 15
 
+# Lock levels that block writes (SHARE and stronger), and ACCESS EXCLUSIVE, which blocks reads;
+# LOCK TABLE's modes from weakest to strongest.
+ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
+SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE"
+SHARE = "SHARE"
+LOCK_MODES = ("ACCESS SHARE", "ROW SHARE", "ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE", SHARE,
+              SHARE_ROW_EXCLUSIVE, "EXCLUSIVE", ACCESS_EXCLUSIVE)
+LOCK_RANK = {SHARE: 1, SHARE_ROW_EXCLUSIVE: 2, "EXCLUSIVE": 3, ACCESS_EXCLUSIVE: 4}  # blocking writes
+
+
+def lock_mode(op) -> str:
+    """The mode of a LOCK TABLE operation, normalised (ACCESS EXCLUSIVE when none is given)."""
+    mode = " ".join((op.value or ACCESS_EXCLUSIVE).upper().split())
+    return mode if mode in LOCK_MODES else ACCESS_EXCLUSIVE
+
+
+def lock_blocks(mode: str) -> str | None:
+    """What a held lock of ``mode`` blocks for the running release: "reads and writes",
+    "writes" or None (only DDL and maintenance)."""
+    if mode == ACCESS_EXCLUSIVE:
+        return "reads and writes"
+    if mode in LOCK_RANK:
+        return "writes"
+    return None
+
+# Objects no query of an application names: renaming them changes nothing a release refers to.
+NEUTRAL_RENAMES = frozenset({"index", "trigger", "policy", "constraint", "rule", "statistics"})
+
 # -- volatility ----------------------------------------------------------------------------------
 # Functions whose result changes per row (pg_proc.provolatile = 'v'). A column default that
 # calls one is evaluated per existing row, so ADD COLUMN ... DEFAULT rewrites the table.

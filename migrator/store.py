@@ -1,7 +1,7 @@
 """Where migrator keeps its state in the database: the names of its tables beside Alembic's
 version table, and the read-only queries the runner and the gate share. Plain strings (no
 SQLAlchemy), so the gate's command line can use them without importing it; the table
-definitions are in :mod:`migrator.runner.tables`."""
+definitions are in :mod:`migrator.tables`."""
 
 from __future__ import annotations
 

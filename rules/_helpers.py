@@ -29,3 +29,8 @@ def named(name: str | None) -> str:
 def article(word: str) -> str:
     """``a`` or ``an`` before ``word`` as it is read aloud (an ACCESS EXCLUSIVE, a SHARE)."""
     return "an" if word[:1].upper() in "AEIOU" else "a"
+
+
+def unchecked_alter_table(op: Operation) -> bool:
+    """An ALTER TABLE action the linter does not model (and so cannot vouch for)."""
+    return op.kind == "alter_table_other" and not op.brief

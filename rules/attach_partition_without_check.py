@@ -53,7 +53,7 @@ KINDS = frozenset({"attach_partition"})
 
 
 def check(op, ctx):
-    from migrator.lint.context import qualified_key
+    from migrator.model import qualified_key
 
     if op.kind != "attach_partition" or not op.names:
         return

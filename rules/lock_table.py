@@ -26,7 +26,7 @@ KINDS = frozenset({"lock_table"})
 
 
 def check(op, ctx):
-    from migrator.lint.context import lock_blocks, lock_mode
+    from migrator.pgfacts import lock_blocks, lock_mode
 
     if op.kind != "lock_table" or op.table_created_here:
         return

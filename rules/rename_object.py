@@ -34,7 +34,7 @@ KINDS = frozenset({"rename_object"})
 
 
 def check(op, ctx):
-    from migrator.lint.classify import NEUTRAL_RENAMES
+    from migrator.pgfacts import NEUTRAL_RENAMES
     from migrator.rules.rename_table import RELATIONS
 
     ot = op.object_type or ""

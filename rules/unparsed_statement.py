@@ -25,7 +25,7 @@ KINDS = frozenset({"unparsed", "alter_table_other"})
 
 
 def check(op, ctx):
-    from migrator.lint.classify import unchecked_alter_table
+    from migrator.rules._helpers import unchecked_alter_table
 
     if op.kind == "unparsed":
         yield (f"could not understand this statement ({op.reason or 'unknown syntax'}): it was not "

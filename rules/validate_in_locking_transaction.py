@@ -45,7 +45,7 @@ KINDS = frozenset({"validate_constraint"})
 def check(op, ctx):
     if op.kind != "validate_constraint" or op.table_created_here or not ctx.in_transaction(op):
         return
-    from migrator.lint.context import SHARE
+    from migrator.pgfacts import SHARE
 
     held = ctx.holds_lock(op.table, op.schema, SHARE)
     if held:

@@ -245,7 +245,7 @@ def test_psycopg_and_sqlalchemy_snapshots_agree(pg_url):
 
 def test_table_names_match_the_shared_tables():
     from migrator.gate import snapshot
-    from migrator.runner import tables
+    from migrator import tables
 
     assert (snapshot.HISTORY, snapshot.BACKFILLS, snapshot.INSTANCES) == \
         (tables.history.name, tables.backfills.name, tables.instances.name)

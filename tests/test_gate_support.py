@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from migrator.dburl import normalize_url
-from migrator.runner.tables import backfills, deployments, ensure_tables, history
+from migrator.tables import backfills, deployments, ensure_tables, history
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_project"

@@ -14,7 +14,7 @@ import pytest
 
 from migrator.config import Config, load_config
 from migrator.runner import api
-from migrator.runner.retry import RetryPolicy, Schedule, is_lock_timeout
+from migrator.retry import RetryPolicy, Schedule, is_lock_timeout
 from tests.support.sample import cli_env, copy_sample, history_rows, run_cli, scalar
 
 

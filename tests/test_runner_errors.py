@@ -181,7 +181,7 @@ def test_no_database_url_is_a_usage_error(tmp_path, capsys, monkeypatch):
 
 def test_an_attempt_left_running_by_a_dead_runner_is_closed_and_the_revision_applied_again(tmp_path, sqlite_url):
     from migrator.runner import history as hist
-    from migrator.runner.tables import ensure_tables
+    from migrator.tables import ensure_tables
     from tests.support.sample import engine
 
     project = copy_sample(tmp_path)

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from migrator.runner import api
-from migrator.runner.lock import advisory_key
+from migrator.locks import advisory_key
 from tests.support.sample import (cli_env, columns, config_for, copy_sample, execute, history_rows,
                                   run_cli, scalar)
 

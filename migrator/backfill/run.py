@@ -18,9 +18,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from ..config import Config
 from ..engines import make_engine
 from ..errors import IndeterminateError, MigratorError, RefusedError, UsageError
-from ..runner.lock import release_backfill_lock, try_backfill_lock
-from ..runner.retry import RetryPolicy, Schedule
-from ..runner.tables import backfills, ensure_tables
+from ..locks import release_backfill_lock, try_backfill_lock
+from ..retry import RetryPolicy, Schedule
+from ..tables import backfills, ensure_tables
 from .batch import Batcher, next_batch_size
 from .catalog import estimate_rows, resolve_key
 from .dberrors import Superseded, is_lock_timeout, is_unreachable, message, sqlstate

@@ -8,8 +8,8 @@ import json
 from sqlalchemy import Engine, inspect, select
 from sqlalchemy.engine import Connection
 
-from ..runner.lock import live_backfills
-from ..runner.tables import backfills
+from ..locks import live_backfills
+from ..tables import backfills
 
 
 def _has_table(conn: Connection) -> bool:

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 from ..dburl import redact_text
 from ..errors import IndeterminateError, RefusedError, UsageError
 from ..releases import parse_release
-from ..runner.tables import instances
+from ..tables import instances
 from ..state import derive
 from ..window import Window
 from .connect import engine_from

@@ -35,15 +35,11 @@ KEEP_RUNS = 8  # whole-run entries kept (one per distinct input tree and configu
 def code_stamp() -> str:
     """Names the linter's code: the migrator version and every module's size and mtime."""
     import migrator
+    import migrator.rules as rules_pkg
 
     h = hashlib.sha256(str(FORMAT).encode())
     roots = [Path(migrator.__file__).parent]
-    try:
-        import migrator.rules as rules_pkg
-
-        roots += [Path(p) for p in rules_pkg.__path__]
-    except ImportError:  # pragma: no cover
-        pass
+    roots += [Path(p) for p in rules_pkg.__path__]
     for root in roots:
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")

@@ -14,6 +14,8 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..model import Finding, MigrationPhase, Operation, Phase, Severity
+from ..pgfacts import NEUTRAL_RENAMES
+from ..rules._helpers import unchecked_alter_table
 from . import catalog
 from .context import TRANSACTION_CONTROL, MigrationContext
 
@@ -51,20 +53,11 @@ _BASE = {
     "do_block": U, "unparsed": U,
 }
 
-# Renaming these does not change what an application's SQL refers to.
-NEUTRAL_RENAMES = frozenset({"index", "trigger", "policy", "constraint", "rule", "statistics"})
-
-
 # Identity actions on an existing column: a brief ACCESS EXCLUSIVE lock, no rewrite, no scan.
 # BY DEFAULT only supplies a value when the insert gives none (like SET DEFAULT); ALWAYS makes
 # an insert that gives a value fail, and DROP IDENTITY removes the value inserts rely on: both
 # tighten what the old release may write. Sequence options (RESTART, SET INCREMENT) are neutral.
 _IDENTITY = {"by default": E, "always": C, "drop": C, "options": N}
-
-
-def unchecked_alter_table(op: Operation) -> bool:
-    """An ALTER TABLE action the linter does not model (and so cannot vouch for)."""
-    return op.kind == "alter_table_other" and not op.brief
 
 
 def domain_of(op: Operation) -> str | None:

@@ -19,13 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..model import Operation
+from ..model import qualified_key  # noqa: F401 - re-exported
+from ..pgfacts import (ACCESS_EXCLUSIVE, LOCK_MODES, LOCK_RANK, SHARE,  # noqa: F401 - re-exported
+                      SHARE_ROW_EXCLUSIVE, lock_blocks, lock_mode)
 from .state import SchemaState, table_key
 
-# Lock levels that block writes (SHARE and stronger), and ACCESS EXCLUSIVE, which blocks reads.
-ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
-SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE"
-SHARE = "SHARE"
-_RANK = {SHARE: 1, SHARE_ROW_EXCLUSIVE: 2, "EXCLUSIVE": 3, ACCESS_EXCLUSIVE: 4}
 
 # Operation kinds that take ACCESS EXCLUSIVE on op.table until the transaction ends.
 _ACCESS_EXCLUSIVE_KINDS = frozenset({
@@ -39,24 +37,6 @@ _ACCESS_EXCLUSIVE_KINDS = frozenset({
 # LOCK TABLE modes that block the running release's writes (SHARE and stronger); the weaker
 # ones (ACCESS SHARE, ROW SHARE, ROW EXCLUSIVE, SHARE UPDATE EXCLUSIVE) conflict only with DDL,
 # VACUUM and other maintenance, never with plain SELECT / INSERT / UPDATE / DELETE.
-LOCK_MODES = ("ACCESS SHARE", "ROW SHARE", "ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE", SHARE,
-              SHARE_ROW_EXCLUSIVE, "EXCLUSIVE", ACCESS_EXCLUSIVE)
-
-
-def lock_mode(op: Operation) -> str:
-    """The mode of a LOCK TABLE operation, normalised (ACCESS EXCLUSIVE when none is given)."""
-    mode = " ".join((op.value or ACCESS_EXCLUSIVE).upper().split())
-    return mode if mode in LOCK_MODES else ACCESS_EXCLUSIVE
-
-
-def lock_blocks(mode: str) -> str | None:
-    """What a held lock of ``mode`` blocks for the running release: "reads and writes",
-    "writes" or None (only DDL and maintenance)."""
-    if mode == ACCESS_EXCLUSIVE:
-        return "reads and writes"
-    if mode in _RANK:
-        return "writes"
-    return None
 
 
 TRANSACTION_CONTROL = frozenset({"begin", "commit", "rollback", "savepoint"})
@@ -78,14 +58,6 @@ _SECURABLE_KIND = {
     "routine": ("function", "procedure"), "sequence": ("sequence",), "schema": ("schema",),
     "type": ("type", "domain"), "domain": ("domain",),
 }
-
-
-def qualified_key(name: str | None, schema: str | None = None) -> str:
-    """table_key of a name that may carry its own schema (``archive.t``)."""
-    if name and "." in name:
-        s, _, t = name.partition(".")
-        return table_key(t, s)
-    return table_key(name, schema)
 
 
 @dataclass
@@ -191,7 +163,7 @@ class MigrationContext:
     def holds_lock(self, table: str | None, schema: str | None, at_least: str) -> str | None:
         """The lock held on table in the current transaction if it is at least ``at_least``."""
         held = self.locks.get(table_key(table, schema))
-        if held and _RANK[held] >= _RANK[at_least]:
+        if held and LOCK_RANK[held] >= LOCK_RANK[at_least]:
             return held
         return None
 
@@ -262,7 +234,7 @@ class MigrationContext:
             elif kind == "lock_table":
                 mode = lock_mode(op)
                 for name in op.names or [op.table]:
-                    if mode in _RANK:
+                    if mode in LOCK_RANK:
                         self._take(qualified_key(name, op.schema), mode)
             elif kind in ("enable_trigger", "disable_trigger") or (
                     kind == "create_object" and op.object_type == "trigger"):
@@ -279,5 +251,5 @@ class MigrationContext:
 
     def _take(self, key: str, lock: str) -> None:
         held = self.locks.get(key)
-        if held is None or _RANK[lock] > _RANK[held]:
+        if held is None or LOCK_RANK[lock] > LOCK_RANK[held]:
             self.locks[key] = lock

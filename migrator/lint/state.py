@@ -17,23 +17,13 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from ..model import Operation
-
-
-def table_key(table: str | None, schema: str | None = None) -> str:
-    """One key per table: lower case, ``public`` (the default schema) left out."""
-    t = (table or "").lower()
-    s = (schema or "").lower()
-    return f"{s}.{t}" if s and s != "public" else t
+from ..model import Operation, table_key
+from ..pgfacts import normalize_type
 
 
 def _normalize_type(text: str | None) -> str | None:
     if text is None:
         return None
-    try:
-        from ..pgfacts import normalize_type
-    except ImportError:  # pragma: no cover - pgfacts is part of the package
-        return " ".join(text.lower().split())
     return normalize_type(text)
 
 

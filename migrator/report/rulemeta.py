@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..lint.catalog import all_rules, render_doc
+
 
 @dataclass(frozen=True)
 class RuleMeta:
@@ -24,8 +26,6 @@ def from_rule(rule) -> RuleMeta:
     """A RuleMeta from a catalog :class:`~migrator.lint.catalog.Rule`."""
     markdown = ""
     try:
-        from ..lint.catalog import render_doc
-
         markdown = render_doc(rule)
     except Exception:  # noqa: BLE001 - a doc that cannot render must not break a report
         markdown = ""
@@ -37,10 +37,6 @@ def from_rule(rule) -> RuleMeta:
 
 def catalog_meta() -> list[RuleMeta]:
     """Every rule of the catalog; empty when the catalog cannot be loaded."""
-    try:
-        from ..lint.catalog import all_rules
-    except ImportError:  # the catalog is part of the package; a partial checkout lacks it
-        return []
     return [from_rule(r) for r in all_rules()]
 
 

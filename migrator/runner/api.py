@@ -21,18 +21,21 @@ from typing import Callable, Iterator
 import sqlalchemy as sa
 from packaging.version import Version
 
+from ..backfill.run import pending_backfills, run_pending
 from ..config import Config, find_database_url
 from ..errors import IndeterminateError, MigratorError, RefusedError, UsageError
+from ..gate.core import evaluate
+from ..gate.notify import notify
 from ..releases import parse_release
+from ..script import Catalog, Revision, load_catalog
+from ..locks import live_backfills, runner_lock
 from ..state import States
+from ..tables import backfills, ensure_tables, history
 from . import deployments as deploys
 from . import history as hist
 from .apply import Context, apply_revision, error_text
-from ..script import Catalog, Revision, load_catalog
 from .db import check_reachable, given_url, make_engine
-from .lock import live_backfills, runner_lock
 from .result import MigrationStatus, RunResult, Status, StepResult
-from .tables import backfills, ensure_tables, history
 
 Emit = Callable[[str, dict], None]
 
@@ -210,10 +213,6 @@ def _notify(config: Config, event: str, result: RunResult) -> None:
     """Webhooks (``[tool.migrator] webhooks``): never fails or blocks the run."""
     if not config.webhooks:
         return
-    try:
-        from ..gate.notify import notify
-    except ImportError:
-        return
     doc = result.as_dict()
     try:
         notify(config, event, release=result.release, migrations=[
@@ -337,8 +336,6 @@ def deployed(config: Config, release: str, *, note: str | None = None) -> dict:
 def _unfinished_backfills(ctx: Context, phase: str, v: Version) -> list[dict]:
     """Backfills of this phase's applied revisions of release <= v that a killed or interrupted
     run left unfinished (those of a revision not applied fill nothing anyone reads)."""
-    from ..backfill.run import pending_backfills
-
     with ctx.engine.connect() as conn:
         if not conn.dialect.has_table(conn, backfills.name):
             return []
@@ -353,8 +350,6 @@ def _resume_backfills(ctx: Context, phase: str, v: Version) -> list[str]:
     todo = _unfinished_backfills(ctx, phase, v)
     if not todo:
         return []
-    from ..backfill.run import run_pending
-
     ctx.emit("backfill", {"revision": ", ".join(sorted({b["revision"] for b in todo})),
                           "table": ", ".join(sorted({b["table"] for b in todo}))})
     done = run_pending(ctx.engine, config=ctx.config, names=[b["name"] for b in todo])
@@ -364,14 +359,6 @@ def _resume_backfills(ctx: Context, phase: str, v: Version) -> list[str]:
 def _contract_gate(ctx: Context, v: Version, pending: list[Revision]) -> list[str]:
     """The gate's contract check (docs/window.md). Failures of the very migrations this run
     is about to retry do not block it."""
-    try:
-        from ..gate.core import evaluate
-    except ImportError:
-        window = _window(ctx)
-        if not window.expand_complete_for(v):
-            raise RefusedError(f"contract {v} refused: expand migrations of release "
-                               f"{window.first_pending_expand} <= {v} are not applied") from None
-        return []
     result = evaluate("contract", v, engine=ctx.engine, config=ctx.config, catalog=ctx.catalog)
     if result.verdict == "unknown":
         raise IndeterminateError(f"contract {v}: the gate could not answer: {result.summary()}")

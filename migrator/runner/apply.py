@@ -13,6 +13,7 @@ from typing import Callable
 import sqlalchemy as sa
 
 from ..backfill.api import collecting
+from ..backfill.run import run_backfill
 from ..config import Config
 from ..dberrors import root_cause
 from ..dburl import redact_text
@@ -23,7 +24,7 @@ from .db import url_for_alembic
 from .guard import StatementGuard
 from .history import forget_backfills, now, record_finish, record_start
 from .result import StepResult
-from .retry import RetryPolicy, Schedule, is_lock_timeout
+from ..retry import RetryPolicy, Schedule, is_lock_timeout
 
 
 @dataclass
@@ -157,8 +158,6 @@ def _run_alembic(ctx: Context, rev: Revision, action: str, guard: StatementGuard
 
 
 def _run_backfills(ctx: Context, rev: Revision, specs: list) -> list[dict]:
-    from ..backfill.run import run_backfill
-
     out = []
     for spec in specs:
         ctx.emit("backfill", {"revision": rev.id, "table": getattr(spec, "table", "?")})

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from packaging.version import InvalidVersion, Version
 
 from .history import now, who
-from .tables import deployments, instances
+from ..tables import deployments, instances
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from .. import state as st
 from ..store import HISTORY_COLUMNS, LATEST_HISTORY, VERSION_TABLE
 from ..script import Revision
-from .tables import backfills, history
+from ..tables import backfills, history
 
 HistoryRow = st.Attempt  # one row of migrator_history
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import (BigInteger, Column, DateTime, Float, Integer, MetaData, String, Table,
                         Text, UniqueConstraint)
 
-from ..store import BACKFILLS, DEPLOYMENTS, HISTORY, INSTANCES
+from .store import BACKFILLS, DEPLOYMENTS, HISTORY, INSTANCES
 
 metadata = MetaData()
 

@@ -7,8 +7,8 @@ import random
 import time
 from dataclasses import dataclass
 
-from ..config import Config
-from ..dberrors import sqlstate
+from .config import Config
+from .dberrors import sqlstate
 
 LOCK_NOT_AVAILABLE = "55P03"
 

@@ -15,8 +15,8 @@ from typing import Iterator
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from ..errors import IndeterminateError
-from ..store import BACKFILL_LOCK_CLASS, BACKFILL_LOCKS_HELD, BACKFILLS
+from .errors import IndeterminateError
+from .store import BACKFILL_LOCK_CLASS, BACKFILL_LOCKS_HELD, BACKFILLS
 
 _KEY = int.from_bytes(hashlib.sha256(b"migrator.runner").digest()[:8], "big", signed=True)
 POLL = 0.1
