@@ -20,7 +20,7 @@ LAYERS: list[list[str]] = [
     ["migrator"],  # the package itself: the public API's lazy names (strings, not imports)
     ["migrator.errors"],
     ["migrator.dburl", "migrator.releases", "migrator.pg_builtin_functions"],
-    ["migrator.config", "migrator.dberrors", "migrator.window", "migrator.pgfacts",
+    ["migrator.config", "migrator.dberrors", "migrator.window", "migrator.pgfacts", "migrator.engines",
      "migrator.store"],
     ["migrator.model", "migrator.retry", "migrator.state", "migrator.tables", "migrator.locks"],
     ["migrator.sql"],  # one parse of each statement into the operation model
