@@ -106,7 +106,7 @@ def _sa_run(conn) -> Run:
 def _read_sa(conn, with_instances: bool) -> Snapshot:
     from sqlalchemy import inspect
 
-    from ..runner.lock import live_backfills
+    from ..locks import live_backfills
 
     snap = read_snapshot(_sa_run(conn), conn.dialect.name, with_instances=with_instances,
                          table_names=lambda: set(inspect(conn).get_table_names()))
