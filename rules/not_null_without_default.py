@@ -43,7 +43,7 @@ def check(op, ctx):
 
 
 def _dropped_default(op, ctx):
-    from migrator.lint.state import table_key
+    from migrator.model import table_key
     from migrator.model import Finding, Severity
     from migrator.rules._helpers import column_ref
 
