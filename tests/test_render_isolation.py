@@ -245,3 +245,22 @@ def test_what_a_revision_read_is_reported_for_the_cache(tmp_path, monkeypatch):
     assert set(sources["r01_orm_dedupe_loop.py"].read_files) == {
         str(proj / "shopapp" / "__init__.py"), str(proj / "shopapp" / "models.py")}
     assert sources["r04_batched_rowcount.py"].read_files == ()
+
+
+def test_a_warm_cache_sees_a_changed_helper_or_environment_value(tmp_path):
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "alembic.ini").write_text(
+        "[alembic]\nscript_location = %(here)s\nprepend_sys_path = lib\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.migrator]\nrender_env = ["DANGER"]\n')
+    helper = tmp_path / "lib" / "helper.py"
+    helper.write_text("SQL = \"COMMENT ON TABLE t IS 'a'\"\n")
+    v = tmp_path / "versions"
+    _revision(v, "r1.py", "    op.execute(SQL)\n    if os.environ.get('DANGER'):\n"
+                          "        op.execute('TRUNCATE t')\n", head="from helper import SQL\n")
+    env = {"DANGER": ""}
+    assert _lint(["versions"], tmp_path, env).returncode == 0
+    helper.write_text("SQL = 'TRUNCATE t'\n")  # outside the linted directory
+    assert _lint(["versions"], tmp_path, env).returncode == 1
+    helper.write_text("SQL = \"COMMENT ON TABLE t IS 'a'\"\n")
+    assert _lint(["versions"], tmp_path, env).returncode == 0
+    assert _lint(["versions"], tmp_path, {"DANGER": "1"}).returncode == 1
