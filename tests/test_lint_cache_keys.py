@@ -100,3 +100,19 @@ def test_revision_keys_follow_what_rendering_produced_not_only_the_file():
     assert chain_key("", "prefix", one) != chain_key("", "prefix", two)
     sql = MigrationSource(path="a.sql", kind="sql", checksum="f" * 64, text="x")
     assert source_checksum(sql) == source_checksum(replace(sql, statements=[]))  # the file says it all
+
+
+def test_checking_many_paths_against_as_many_roots_is_linear(tmp_path):
+    """pre-commit passes every file as an argument: each is a root of the whole-run entry."""
+    from migrator.lint.cache import _all_within
+    from tests.support.work import growth
+
+    d = tmp_path / "m"
+    d.mkdir()
+    files = [d / f"{i:05d}.sql" for i in range(1000)]
+    for f in files:
+        f.write_text("SELECT 1;\n")
+    roots = [f.resolve() for f in files]
+    assert _all_within([str(f) for f in files], roots)
+    assert not _all_within([str(tmp_path / "elsewhere.sql")], roots)
+    assert growth(lambda n: _all_within([str(f) for f in files[:n]], roots[:n]), 100) < 1.3

@@ -157,14 +157,20 @@ def test_warm_cache_gives_the_same_report_and_corrupt_entries_are_ignored(projec
     assert not (project / ".migrator_cache").exists()
     code1, first, _ = run(["lint", "--format", "json", "migrations"], capsys)
     entries = sorted((project / ".migrator_cache").rglob("*.json"))
-    runs = [e for e in entries if e.parent.name == "runs"]
-    assert len(entries) == 5 and len(runs) == 1  # one per migration, one for the whole run
+    assert [e.parent.name for e in entries] == ["runs"]  # one file for the run
+    assert len(json.loads(entries[0].read_bytes())["entries"]) == 4  # holding every migration
     code2, warm, _ = run(["lint", "--format", "json", "migrations"], capsys)
     assert code0 == code1 == code2 == 1 and cold == first == warm
-    for i, entry in enumerate(entries):
-        entry.write_bytes([b"", b"{not json", b'{"phase": "bogus"}', b"\x00\xff", b"[]"][i])
-    code3, again, err = run(["lint", "--format", "json", "migrations"], capsys)
-    assert code3 == 1 and again == cold and err == ""
+    good = json.loads(entries[0].read_bytes())
+    k1, k2 = list(good["entries"])[:2]
+    broken_entries = {**good, "entries": {**good["entries"], k1: {"phase": "bogus"}, k2: []}}
+    for bad in [b"", b"{not json", b'{"phase": "bogus"}', b"\x00\xff", b"[]",
+                json.dumps({**good, "migrations": [{"key": "nope"}]}).encode(),
+                json.dumps(broken_entries).encode()]:
+        for entry in (project / ".migrator_cache").rglob("*.json"):
+            entry.write_bytes(bad)
+        code3, again, err = run(["lint", "--format", "json", "migrations"], capsys)
+        assert code3 == 1 and again == cold and err == "", bad
     code4, gitlab_warm, _ = run(["lint", "--format", "gitlab", "migrations"], capsys)
     code5, gitlab_cold, _ = run(["lint", "--format", "gitlab", "--no-cache", "migrations"], capsys)
     assert gitlab_warm == gitlab_cold  # fingerprints do not depend on the cache
@@ -179,8 +185,8 @@ def test_partial_hit_lints_only_the_changed_migration_with_replayed_state(projec
     doc = json.loads(out)
     assert code == 1 and doc["summary"]["errors"] == json.loads(cold)["summary"]["errors"]
     assert doc["migrations"][3]["findings"] == []  # the type from 001 came through the replay
-    per_migration = [e for e in (project / ".migrator_cache").rglob("*.json") if e.parent.name != "runs"]
-    assert len(per_migration) == 4
+    runs = sorted((project / ".migrator_cache").rglob("*.json"), key=lambda p: p.stat().st_mtime_ns)
+    assert [len(json.loads(r.read_bytes())["entries"]) for r in runs] == [3, 4]
 
 
 def test_cache_misses_after_an_earlier_migration_changes(project, capsys):

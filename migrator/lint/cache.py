@@ -7,8 +7,9 @@ the earlier migrations, in order) without serializing that state for every file.
 the migration's phase, operations and findings; on a partial hit the schema state is rebuilt by
 replaying the cached operations, so nothing is parsed twice.
 
-A missing, unreadable or corrupt entry is a miss, never an error; writes go to a temporary file
-renamed into place, so a reader never sees half an entry."""
+Entries are written once per run, in one file (see :class:`LintCache`). A missing, unreadable
+or corrupt entry is a miss, never an error; writes go to a temporary file renamed into place,
+so a reader never sees half a file."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from ..model import (
     Phase, Severity,
 )
 
-FORMAT = 1
+FORMAT = 2  # 2: one file per run holding its migrations' entries
 _SUBDIR = f"lint-v{FORMAT}"
 KEEP_RUNS = 8  # whole-run entries kept (one per distinct input tree and configuration)
 
@@ -103,9 +104,34 @@ def _loc(d) -> Location:
     return Location(str(d[0]), int(d[1]), int(d[2]))
 
 
+def _defaults(cls) -> dict:
+    out = {}
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory()
+    return out
+
+
+_OP_DEFAULTS, _COLUMN_DEFAULTS, _CONSTRAINT_DEFAULTS = (
+    _defaults(Operation), _defaults(ColumnSpec), _defaults(ConstraintSpec))
+
+
+def _non_default(obj, defaults: dict) -> dict:
+    return {k: v for k, v in vars(obj).items() if k not in defaults or v != defaults[k]}
+
+
 def encode_operation(op: Operation) -> dict:
-    d = dataclasses.asdict(op)
+    """The operation's fields that differ from their defaults, as JSON-ready data (shallow: it
+    is serialized at once; a deep copy and every default field were most of the cost of
+    writing the cache and of reading it back)."""
+    d = _non_default(op, _OP_DEFAULTS)
     d["loc"] = [op.loc.path, op.loc.line, op.loc.column]
+    if op.columns:
+        d["columns"] = [_non_default(c, _COLUMN_DEFAULTS) for c in op.columns]
+    if op.constraint is not None:
+        d["constraint"] = _non_default(op.constraint, _CONSTRAINT_DEFAULTS)
     return d
 
 
@@ -140,12 +166,21 @@ def decode(entry: dict, source) -> LintedMigration:
 # ------------------------------------------------------------------ storage
 
 class LintCache:
-    """Result entries under ``directory``; ``LintCache(None)`` is a cache that never hits."""
+    """Result entries under ``directory``; ``LintCache(None)`` is a cache that never hits.
+
+    A run's results are written as one file (``runs/<name>.json``): the entries of every
+    migration it linted or found, by chained key, and, when the run has a :func:`run_key`, the
+    whole report. One file per run rather than per migration keeps the run that writes the
+    cache about as cheap as a cold one; the ``KEEP_RUNS`` newest files are kept, and a
+    migration's entry is looked up across them (loaded on the first lookup)."""
 
     def __init__(self, directory: Path | None):
         self.directory = Path(directory) / _SUBDIR if directory is not None else None
         self.hits = 0
         self.misses = 0
+        self._stored: dict[str, dict] | None = None  # key -> entry, from the files kept
+        self._run: dict[str, dict] = {}  # key -> entry of each migration of this run
+        self.run_keys: list[str] = []  # the chained key of each migration, in order
 
     @classmethod
     def for_config(cls, config, enabled: bool = True) -> "LintCache":
@@ -155,32 +190,58 @@ class LintCache:
     def enabled(self) -> bool:
         return self.directory is not None
 
+    def _runs(self) -> Path:
+        return self.directory / "runs"
+
     # --- one migration's result, under its chained key ---------------------------------------
 
-    def _path(self, key: str) -> Path:
-        return self.directory / key[:2] / f"{key[2:]}.json"
+    def _entries(self) -> dict[str, dict]:
+        if self._stored is None:
+            self._stored = {}
+            try:
+                files = sorted(self._runs().glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
+            except OSError:
+                files = []
+            for path in files:  # oldest first: a newer entry of the same key wins
+                try:
+                    entries = json.loads(path.read_bytes()).get("entries")
+                except Exception:  # noqa: BLE001 - unreadable or corrupt: nothing from it
+                    continue
+                if isinstance(entries, dict):
+                    self._stored.update(entries)
+        return self._stored
 
     def get(self, key: str, source) -> LintedMigration | None:
         """The result stored under ``key`` for ``source``; None when missing or corrupt."""
         if self.directory is None:
             return None
+        entry = self._entries().get(key)
         try:
-            with open(self._path(key), "rb") as fh:
-                linted = decode(json.loads(fh.read()), source)
+            linted = decode(entry, source)
         except Exception:  # noqa: BLE001 - missing or corrupt: recompute
             self.misses += 1
             return None
         self.hits += 1
+        self._run[key] = entry
         return linted
 
     def put(self, key: str, linted: LintedMigration) -> None:
+        """Keep ``linted`` as this run's result under ``key`` (written by :meth:`save`)."""
         if self.directory is not None:
-            self._write(self._path(key), encode(linted))
+            self._run[key] = encode(linted)
+
+    def save(self, keys: list[str] | None = None, name: str | None = None, run: dict | None = None) -> None:
+        """Write this run's entries as one file, named ``name`` (a run key) or after its keys;
+        ``run`` adds the whole report's fields."""
+        if self.directory is None or not (self._run or run):
+            return
+        if name is None:
+            name = hashlib.sha256("\0".join(keys or sorted(self._run)).encode()).hexdigest()
+        path = self._runs() / f"{name}.json"
+        self._write(path, {"entries": self._run, **(run or {})})
+        self._prune(path.parent, KEEP_RUNS)
 
     # --- a whole run, under :func:`run_key` ---------------------------------------------------
-
-    def _run_path(self, key: str) -> Path:
-        return self.directory / "runs" / f"{key}.json"
 
     def get_run(self, key: str, *, need_operations: bool = True, warn=None, render_env=dict):
         """The whole report stored under ``key``, or None when missing or corrupt, or when a
@@ -192,12 +253,15 @@ class LintCache:
         if self.directory is None:
             return None
         try:
-            with open(self._run_path(key), "rb") as fh:
+            with open(self._runs() / f"{key}.json", "rb") as fh:
                 doc = json.loads(fh.read())
+            entries = doc["entries"]
             migrations = []
             for item in doc["migrations"]:
                 source = MigrationSource(**item["source"])
-                entry = item["result"] if need_operations else {**item["result"], "operations": []}
+                entry = entries[item["key"]]
+                if not need_operations:
+                    entry = {**entry, "operations": []}
                 migrations.append(decode(entry, source))
             skipped = [(str(path), str(why)) for path, why in doc.get("skipped", [])]
             if not _still_true(doc.get("reads") or {}, render_env):
@@ -209,21 +273,25 @@ class LintCache:
                 warn(path, why)
         return LintReport(migrations, files=int(doc["files"]))
 
-    def put_run(self, key: str, roots: list[Path], report, skipped=(),
+    def put_run(self, key: str | None, roots: list[Path], report, keys: list[str], skipped=(),
                 render_env: dict[str, str] | None = None) -> None:
-        """Store ``report`` as the result of a whole run, when every migration in it came from
-        under ``roots`` (else the key would not cover everything the report depends on).
-        ``skipped``: (path, why) of the files discovery skipped, warned about again on a hit.
-        What Alembic revisions read while rendering (project modules anywhere, environment
-        variables: ``render_env`` holds the values they saw) is recorded with digests, and a
-        hit is only taken while those are unchanged."""
-        if self.directory is None or not _all_within([m.source.path for m in report.migrations], roots):
+        """Write this run's entries, with ``report`` as the result of the whole run under
+        ``key`` when every migration in it came from under ``roots`` (else the key would not
+        cover everything the report depends on). ``keys``: the chained key of each migration
+        of the report. ``skipped``: (path, why) of the files discovery skipped, warned about
+        again on a hit. What Alembic revisions read while rendering (project modules anywhere,
+        environment variables: ``render_env`` holds the values they saw) is recorded with
+        digests, and a hit is only taken while those are unchanged."""
+        if self.directory is None:
             return
-        doc = {"files": report.files, "skipped": [list(s) for s in skipped],
-               "reads": _reads(report, render_env), "migrations": [
-            {"source": _encode_source(m.source), "result": encode(m)} for m in report.migrations]}
-        self._write(self._run_path(key), doc)
-        self._prune(self._run_path(key).parent, KEEP_RUNS)
+        if key is None or not _all_within([m.source.path for m in report.migrations], roots):
+            self.save(keys)
+            return
+        self.save(keys, key, {
+            "files": report.files, "skipped": [list(s) for s in skipped],
+            "reads": _reads(report, render_env),
+            "migrations": [{"source": _encode_source(m.source), "key": k}
+                           for m, k in zip(report.migrations, keys)]})
 
     @staticmethod
     def _prune(directory: Path, keep: int) -> None:
@@ -249,8 +317,8 @@ class LintCache:
                     ignore.write_text("# created by migrator\n*\n", encoding="utf-8")
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
             try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(doc, fh, separators=(",", ":"))
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:  # dumps: the C encoder
+                    fh.write(json.dumps(doc, separators=(",", ":")))
                 os.replace(tmp, path)
             except BaseException:
                 try:
@@ -279,15 +347,37 @@ class _TooBig(Exception):
     pass
 
 
+class _Resolver:
+    """Real paths of many files in few directories: each directory is resolved once (a file's
+    own symbolic link is followed when its content is read, so its directory is what counts)."""
+
+    def __init__(self) -> None:
+        self.dirs: dict[str, str] = {}
+
+    def __call__(self, path: str) -> str:
+        head, tail = os.path.split(os.path.abspath(path))
+        real = self.dirs.get(head)
+        if real is None:
+            real = self.dirs[head] = os.path.realpath(head)
+        if not tail:
+            return real
+        full = os.path.join(real, tail)
+        return os.path.realpath(full) if os.path.isdir(full) else full
+
+
 def _tree_roots(paths: list[str], config) -> list[Path] | None:
     if not paths:  # the configured project: everything under the configuration's directory
         return [Path(config.root).resolve()]
     roots = []
+    resolve = _Resolver()
     for p in paths:
         if p == "-":
             return None
+        if p.lower().endswith((".sql", ".py")):
+            roots.append(Path(resolve(p)))
+            continue
         path = Path(p)
-        if path.is_file() and path.suffix.lower() not in (".sql", ".py"):
+        if path.is_file():
             return None  # alembic.ini / pyproject.toml may point anywhere
         roots.append(path.resolve())
     return roots or None
@@ -357,14 +447,10 @@ def _all_within(paths: list[str], roots: list[Path]) -> bool:
     """Whether every path is one of ``roots`` or under one: a set lookup per ancestor, so the
     cost is linear in the paths (pre-commit passes thousands of files as roots)."""
     inside = {str(r) for r in roots}
-    resolved: dict[str, bool] = {}
+    resolve = _Resolver()
     for path in paths:
-        if path in resolved:
-            ok = resolved[path]
-        else:
-            p = Path(path).resolve()
-            ok = resolved[path] = str(p) in inside or any(str(a) in inside for a in p.parents)
-        if not ok:
+        p = Path(resolve(path))
+        if not (str(p) in inside or any(str(a) in inside for a in p.parents)):
             return False
     return True
 

@@ -166,6 +166,7 @@ def lint_many(sources: list, config, *, cache: LintCache | None = None, jobs: in
             results[i] = lint_migration(sources[i], state, config)
     for i in misses:
         cache.put(keys[i], results[i])
+    cache.run_keys = keys
     return LintReport(results, files=len({s.path for s in sources}))
 
 
@@ -207,8 +208,9 @@ def lint_paths(paths: list[str], config, *, stdin_text: str | None = None, use_c
 
         sources = load_sources(paths, config, stdin_text=stdin_text, warn=note)
         report = lint_many(sources, config, cache=cache, jobs=jobs)
-        if run:
-            cache.put_run(run[0], run[1], report, skipped, render_env=render_env())
+        if cache.enabled:
+            cache.put_run(run[0] if run else None, run[1] if run else [], report,
+                          cache.run_keys, skipped, render_env=render_env() if run else None)
     if changed is not None:
         from .diff import is_changed
 
