@@ -3,11 +3,16 @@ with one line (exit 2), and their passwords never shown."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from migrator.dberrors import REJECTED, UNREACHABLE, classify
 from migrator.dburl import normalize_url, redact, redact_text
 from migrator.errors import UsageError
+from tests.support.faults import SAMPLE
 
 
 @pytest.mark.parametrize("given, user, password, host, db", [
@@ -73,3 +78,33 @@ def test_connection_failures_are_classified_by_the_sqlstate_their_message_carrie
     assert classify(err('connection is bad: invalid sslmode value: "bogus"')) == REJECTED
     assert classify(err("connection failed: Connection refused")) == UNREACHABLE
     assert classify(err("FATAL:  the database system is starting up")) == UNREACHABLE
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIGRATOR_") and k != "DATABASE_URL"}
+    return subprocess.run([sys.executable, "-m", "migrator", *args], env=env, capture_output=True,
+                          text=True, timeout=120, cwd=SAMPLE)
+
+
+@pytest.mark.parametrize("url, reason", [
+    ("postgresql://app:hunter2@127.0.0.1:notaport/app", "port must be a number"),
+    ("mysqlish://app:hunter2@127.0.0.1/app", "unknown scheme"),
+    ("postgresql://app:hunter2@127.0.0.1/app?sslmode=sometimes", "sslmode must be one of"),
+    ("postgresql://app:hunter2@127.0.0.1/app?options=-c%20foo", "options must be settings"),
+], ids=["port", "scheme", "sslmode", "options"])
+@pytest.mark.parametrize("command", [["status"], ["gate", "ready", "-r", "1.0.0"], ["instances"],
+                                     ["backfill", "--status"]], ids=["status", "gate", "instances", "backfill"])
+def test_a_malformed_url_is_exit_2_with_one_line_in_every_command(url, reason, command):
+    r = _cli(*command, "--database-url", url)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert reason in r.stderr and "hunter2" not in r.stdout + r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+@pytest.mark.postgres
+def test_options_the_server_refuses_are_exit_2_not_unreachable(pg_url):
+    url = pg_url + "?options=-c%20lock_timeout%3Dsoon"
+    for command in (["status"], ["gate", "ready", "-r", "1.0.0"]):
+        r = _cli(*command, "--database-url", url)
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert "lock_timeout" in r.stderr and "Traceback" not in r.stderr

@@ -37,7 +37,7 @@ def _status_text(rows: list[dict]) -> str:
 
 @click.command("backfill")
 @click.option("--database-url", default=None,
-              help="SQLAlchemy or libpq URL (default: MIGRATOR_DATABASE_URL, DATABASE_URL, config).")
+              help="SQLAlchemy or libpq URL (default: MIGRATOR_DATABASE_URL, DATABASE_URL, the config file, sqlalchemy.url in alembic.ini).")
 @click.option("--status", "show_status", is_flag=True, help="Show progress; run nothing.")
 @click.option("--name", "names", multiple=True, help="Run only this backfill (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text",

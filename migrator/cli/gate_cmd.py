@@ -75,7 +75,7 @@ def _text_report(result) -> str:
 @click.argument("kind", type=click.Choice(GATE_KINDS), metavar="ready|contract|rollback")
 @click.option("--release", "-r", required=True, help="The application release to check (e.g. 1.4.0).")
 @click.option("--database-url", default=None,
-              help="SQLAlchemy or libpq URL (default: MIGRATOR_DATABASE_URL, DATABASE_URL, config).")
+              help="SQLAlchemy or libpq URL (default: MIGRATOR_DATABASE_URL, DATABASE_URL, the config file, sqlalchemy.url in alembic.ini).")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True,
               help="json prints the versioned gate document.")
 @click.option("--wait", "wait", type=click.FloatRange(0), default=None, metavar="SECONDS",
@@ -153,7 +153,7 @@ def _models_verdict(result, config, url: str, release: str, models: str | None) 
 
 @click.command("instances")
 @click.option("--database-url", default=None,
-              help="SQLAlchemy or libpq URL (default: MIGRATOR_DATABASE_URL, DATABASE_URL, config).")
+              help="SQLAlchemy or libpq URL (default: MIGRATOR_DATABASE_URL, DATABASE_URL, the config file, sqlalchemy.url in alembic.ini).")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.option("--live", "live_only", is_flag=True, help="Only instances that are live now.")
 @click.option("--instance-ttl", type=click.FloatRange(0, min_open=True), default=None,
@@ -200,7 +200,7 @@ def instances(database_url, fmt, live_only, instance_ttl, config_file):
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (0.0.0.0 in a pod).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
 @click.option("--database-url", default=None,
-              help="SQLAlchemy or libpq URL (default: MIGRATOR_DATABASE_URL, DATABASE_URL, config).")
+              help="SQLAlchemy or libpq URL (default: MIGRATOR_DATABASE_URL, DATABASE_URL, the config file, sqlalchemy.url in alembic.ini).")
 @click.option("--release", "default_release", default=None,
               help="Release the probe checks when the request names none (e.g. the pod's own).")
 @click.option("--cache-ttl", type=click.FloatRange(0), default=1.5, show_default=True,

@@ -35,7 +35,7 @@ def common_options(fn):
     """Where the project and the database are, and how patient to be."""
     opts = [
         click.option("--database-url", envvar=None, default=None,
-                     help="Database URL (else MIGRATOR_DATABASE_URL or DATABASE_URL)."),
+                     help="Database URL (else MIGRATOR_DATABASE_URL, DATABASE_URL, the config file, sqlalchemy.url in alembic.ini)."),
         click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
                      help="migrator.toml or pyproject.toml to read."),
         click.option("-d", "--script-location", default=None,
