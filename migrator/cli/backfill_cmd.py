@@ -49,7 +49,8 @@ def _status_text(rows: list[dict]) -> str:
               help="At most this many rows per second.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="Configuration file (default: migrator.toml or pyproject.toml, searched upwards).")
-def backfill(database_url, show_status, names, fmt, target_ms, pause_ms, max_rate, config_file):
+@click.option("--quiet", "-q", is_flag=True, help="No progress on standard error.")
+def backfill(database_url, show_status, names, fmt, target_ms, pause_ms, max_rate, config_file, quiet):
     """Run or resume the unfinished backfills, one batch per short transaction.
 
     Exit status: 0 all finished, 1 a batch failed on the data, 2 usage error (bad table, column
@@ -83,7 +84,7 @@ def backfill(database_url, show_status, names, fmt, target_ms, pause_ms, max_rat
             click.echo(_status_text(rows), nl=False)
         return
     results = run_pending(url, config=config, names=list(names) or None,
-                          progress_factory=(lambda: make_progress()) if fmt == "text" else None)
+                          progress_factory=None if quiet else make_progress)
     if fmt == "json":
         click.echo(json.dumps({"version": 1, "backfills": [r.as_dict() for r in results]}, indent=2))
     elif not results:

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import EXIT_FAIL, EXIT_OK, UsageError
+from ..report.progress import CountProgress
 
 FORMATS = ("text", "json", "sarif", "github", "gitlab")
 
@@ -89,13 +90,16 @@ def exit_code(report, strict: bool) -> int:
               help="Report the revisions of an adopted baseline too (they are always read for the "
                    "schema state; by default only later revisions are reported).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
+@click.option("--quiet", "-q", is_flag=True,
+              help="No progress on standard error (a long run shows revisions rendered: a bar on a "
+                   "terminal, a line every 10 s elsewhere).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="Configuration file (default: migrator.toml or pyproject.toml, searched upwards).")
 @click.option("--jobs", "-j", type=click.IntRange(0, 256), default=None,
               help="Worker processes (default: a pool only where idle cores and enough SQL make it "
                    "faster than one process; 1: none).")
-def lint(paths, fmt, output, server_version, strict, diff_base, include_baseline, no_cache, config_file,
-         jobs):
+def lint(paths, fmt, output, server_version, strict, diff_base, include_baseline, no_cache, quiet,
+         config_file, jobs):
     """Classify migrations into expand / contract and check them.
 
     PATHS are SQL files, directories of them, Alembic projects or versions/ directories, or - for
@@ -114,7 +118,8 @@ def lint(paths, fmt, output, server_version, strict, diff_base, include_baseline
 
     report = lint_paths(list(paths), config, stdin_text=stdin_text, use_cache=not no_cache,
                         jobs=jobs, diff_base=diff_base, need_operations=fmt in ("sarif", "gitlab"),
-                        include_baseline=include_baseline)
+                        include_baseline=include_baseline,
+                        progress=None if quiet else CountProgress("rendering revisions"))
     from ..report import render
 
     if report.baseline_hidden:

@@ -11,6 +11,7 @@ import click
 
 from ..config import Config, load_config
 from ..errors import MigratorError, UsageError
+from ..backfill.progress import make_progress
 from ..releases import BASELINE_LABEL
 from .plural import count
 
@@ -104,8 +105,10 @@ def _err(text: str) -> None:
     click.echo(text, err=True)
 
 
-def _events(fmt: str):
+def _events(fmt: str, quiet: bool = False):
     def emit(event: str, data: dict) -> None:
+        if quiet and event == "backfill":
+            return
         if event == "lock_wait":
             _err(f"another migrator run holds the runner lock; waiting up to {data['wait']:g}s ...")
         elif event == "retry":
@@ -192,9 +195,13 @@ def _apply_command(name: str, doc: str):
     @click.option("--override-lint", multiple=True, metavar="REV",
                   help="Apply a migration the linter rejects (needs --reason).")
     @click.option("--reason", default=None, help="Why: recorded in the history.")
+    @click.option("--quiet", "-q", is_flag=True,
+                  help="No progress on standard error (backfills show a bar on a terminal, a "
+                       "line every 10 s elsewhere).")
     @common_options
     @json_errors(name)
-    def cmd(release, dry_run, accept_drift, override_lint, reason, fmt, release_unknown_ok=False, **kw):
+    def cmd(release, dry_run, accept_drift, override_lint, reason, quiet, fmt, release_unknown_ok=False,
+            **kw):
         from ..runner import api
 
         config = build_config(**kw)
@@ -208,7 +215,8 @@ def _apply_command(name: str, doc: str):
         result = getattr(api, name)(config, release, dry_run=dry_run,
                                     accept_drift=_pairs(accept_drift, reason, "--accept-drift"),
                                     override_lint=_pairs(override_lint, reason, "--override-lint"),
-                                    on_event=_events(fmt), **extra)
+                                    on_event=_events(fmt, quiet), progress=None if quiet else make_progress,
+                                    **extra)
         _finish(result, fmt)
 
     if name == "contract":

@@ -172,7 +172,8 @@ def lint_many(sources: list, config, *, cache: LintCache | None = None, jobs: in
 
 def lint_paths(paths: list[str], config, *, stdin_text: str | None = None, use_cache: bool = True,
                jobs: int | None = None, diff_base: str | None = None,
-               need_operations: bool = True, warn=None, include_baseline: bool = False) -> LintReport:
+               need_operations: bool = True, warn=None, include_baseline: bool = False,
+               progress=None) -> LintReport:
     """Find, load and lint migrations: what ``migrator lint`` does before rendering.
 
     ``need_operations=False`` lets a whole-run cache hit skip decoding operations (the text,
@@ -180,7 +181,8 @@ def lint_paths(paths: list[str], config, *, stdin_text: str | None = None, use_c
     broken links) are skipped and passed to ``warn(path, why)``, by default a warning on stderr.
     The revisions of an adopted baseline are linted (the schema state they leave is what later
     revisions are judged against) but left out of the report unless ``include_baseline``;
-    ``report.baseline_hidden`` counts them."""
+    ``report.baseline_hidden`` counts them. ``progress(rendered, total)`` hears how rendering
+    Alembic revisions goes (a whole-run cache hit renders nothing)."""
     warn = warn or warn_on_stderr
     skipped: list[tuple[str, str]] = []
 
@@ -206,7 +208,7 @@ def lint_paths(paths: list[str], config, *, stdin_text: str | None = None, use_c
     if report is None:  # the renderer and the parser are loaded only now (a hit needs neither)
         from ..sources.discover import load_sources
 
-        sources = load_sources(paths, config, stdin_text=stdin_text, warn=note)
+        sources = load_sources(paths, config, stdin_text=stdin_text, warn=note, progress=progress)
         report = lint_many(sources, config, cache=cache, jobs=jobs)
         if cache.enabled:
             cache.put_run(run[0] if run else None, run[1] if run else [], report,

@@ -38,6 +38,7 @@ from .db import check_reachable, given_url, make_engine
 from .result import MigrationStatus, RunResult, Status, StepResult
 
 Emit = Callable[[str, dict], None]
+Progress = Callable[[], object]  # makes one backfill's progress display (migrator.backfill.progress)
 
 
 def _noop(event: str, data: dict) -> None:
@@ -47,12 +48,12 @@ def _noop(event: str, data: dict) -> None:
 # -- the locked session every applying command runs in ------------------------------------------------
 
 @contextmanager
-def _session(config: Config, emit: Emit) -> Iterator[Context]:
+def _session(config: Config, emit: Emit, progress: Progress | None = None) -> Iterator[Context]:
     catalog = load_catalog(config)
     engine = make_engine(config)
     try:
         check_reachable(engine, config)
-        ctx = Context(config, catalog, engine, emit)
+        ctx = Context(config, catalog, engine, emit, progress=progress)
         with runner_lock(engine, wait=config.lock_wait,
                          on_wait=lambda: emit("lock_wait", {"wait": config.lock_wait})):
             try:
@@ -231,26 +232,28 @@ def _planned(revs: list[Revision], action: str = "upgrade") -> list[StepResult]:
 
 def expand(config: Config, release: str, *, accept_drift: dict[str, str] | None = None,
            override_lint: dict[str, str] | None = None, dry_run: bool = False,
-           on_event: Emit | None = None) -> RunResult:
+           on_event: Emit | None = None, progress: Progress | None = None) -> RunResult:
+    """``progress``: makes the display of each backfill the run performs (None: silent)."""
     return _forward("expand", config, release, accept_drift or {}, override_lint or {}, dry_run,
-                    on_event or _noop)
+                    on_event or _noop, progress=progress)
 
 
 def contract(config: Config, release: str, *, accept_drift: dict[str, str] | None = None,
              override_lint: dict[str, str] | None = None, dry_run: bool = False,
-             on_event: Emit | None = None, release_unknown_ok: bool = False) -> RunResult:
+             on_event: Emit | None = None, release_unknown_ok: bool = False,
+             progress: Progress | None = None) -> RunResult:
     """Refused for a release no revision declares and nobody recorded as deployed (a typo would
     apply every contract up to it) unless ``release_unknown_ok``."""
     return _forward("contract", config, release, accept_drift or {}, override_lint or {}, dry_run,
-                    on_event or _noop, release_unknown_ok=release_unknown_ok)
+                    on_event or _noop, release_unknown_ok=release_unknown_ok, progress=progress)
 
 
 def _forward(phase: str, config: Config, release: str, accept: dict[str, str],
              override: dict[str, str], dry_run: bool, emit: Emit, *,
-             release_unknown_ok: bool = False) -> RunResult:
+             release_unknown_ok: bool = False, progress: Progress | None = None) -> RunResult:
     v = parse_release(release)
     result = RunResult(phase, str(v), dry_run=dry_run)
-    with _session(config, emit) as ctx:
+    with _session(config, emit, progress) as ctx:
         result.notes += _check_release_known(ctx, phase, v, release_unknown_ok)
         result.notes += _check_drift(ctx, accept)
         if phase == "contract" and not dry_run:
@@ -352,7 +355,8 @@ def _resume_backfills(ctx: Context, phase: str, v: Version) -> list[str]:
         return []
     ctx.emit("backfill", {"revision": ", ".join(sorted({b["revision"] for b in todo})),
                           "table": ", ".join(sorted({b["table"] for b in todo}))})
-    done = run_pending(ctx.engine, config=ctx.config, names=[b["name"] for b in todo])
+    done = run_pending(ctx.engine, config=ctx.config, names=[b["name"] for b in todo],
+                       progress_factory=ctx.progress)
     return [f"resumed backfill {r.name}: {r.status}, {r.rows_done} rows" for r in done]
 
 

@@ -38,6 +38,8 @@ class Context:
     _scripts: Scripts | None = field(default=None, repr=False)
     # revision id -> what the lint before applying saw of it (LintedMigration)
     linted: dict = field(default_factory=dict)
+    # makes the progress display of one backfill (migrator.backfill.progress); None: silent
+    progress: Callable[[], object] | None = None
 
     @property
     def scripts(self) -> Scripts:
@@ -161,7 +163,8 @@ def _run_backfills(ctx: Context, rev: Revision, specs: list) -> list[dict]:
     out = []
     for spec in specs:
         ctx.emit("backfill", {"revision": rev.id, "table": getattr(spec, "table", "?")})
-        res = run_backfill(ctx.engine, spec, revision=rev.id, release=rev.release_text, config=ctx.config)
+        res = run_backfill(ctx.engine, spec, revision=rev.id, release=rev.release_text, config=ctx.config,
+                           progress=ctx.progress() if ctx.progress else None)
         out.append(_backfill_dict(res))
     return out
 

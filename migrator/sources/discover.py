@@ -373,12 +373,14 @@ def _prepend_sys_path(ini: Path | None) -> list[Path]:
 
 
 def load_sources(paths: list[str], config: Config, stdin_text: str | None = None,
-                 warn=warn_on_stderr) -> list[MigrationSource]:
+                 warn=warn_on_stderr, progress=None) -> list[MigrationSource]:
     """Every migration the paths name, in migration order (paths in the order given).
 
     Files that are not regular files (FIFOs, sockets, devices, broken links) are skipped and
-    passed to ``warn(path, why)``, which by default writes a warning line to stderr."""
+    passed to ``warn(path, why)``, which by default writes a warning line to stderr.
+    ``progress(rendered, total)`` hears how rendering Alembic revisions goes."""
     loader = _Loader(config, stdin_text, warn)
+    loader.render_settings.progress = progress
     if not paths:
         project = find_project(config, required=False)
         if project is None:

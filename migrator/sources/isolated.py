@@ -27,6 +27,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from ..errors import UsageError
 from ..model import Finding, Location, MigrationSource, Severity, Statement
@@ -49,6 +50,8 @@ class RenderSettings:
     timeout: float = 10.0
     max_statements: int = 10_000
     workers: int | None = None  # None: chosen from the number of revisions and CPUs
+    # called with (revisions rendered, revisions to render) as renders finish (a progress display)
+    progress: Callable[[int, int], None] | None = None
 
     @classmethod
     def from_config(cls, config, environ=None) -> "RenderSettings":
@@ -257,7 +260,12 @@ class RenderPool:
         children += [self._spawn() for _ in range(want - len(children))]
         clean = False
         try:
+            done = 0
             while todo or any(c.job is not None for c in children):
+                finished = len(files) - len(todo) - sum(c.job is not None for c in children)
+                if self.settings.progress is not None and finished != done:
+                    done = finished
+                    self.settings.progress(done, len(files))
                 for i, child in enumerate(children):
                     if child.ready and child.job is None and todo:
                         job = todo.popleft()
@@ -270,6 +278,8 @@ class RenderPool:
                 if not any(c.job is not None or not c.ready for c in children):
                     continue
                 self._wait(children, files, out, todo)
+            if self.settings.progress is not None:
+                self.settings.progress(len(files), len(files))
             clean = True
         finally:
             if clean:
