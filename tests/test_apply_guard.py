@@ -185,3 +185,19 @@ def test_a_rollback_runs_what_its_offline_downgrade_shows_and_stops_a_hidden_tru
             "WHERE version_num = 'e130_nick'")
     result = api.rollback(config, "1.1.0")
     assert result.ok, [s.error for s in result.steps]
+
+
+def test_what_env_py_sends_around_the_revision_is_not_the_revision(seeded, pg_url):
+    """An env.py that creates a schema before running migrations is not an expand statement in
+    a contract migration."""
+    project, config = seeded
+    env_py = project / "migrations" / "env.py"
+    env_py.write_text(env_py.read_text().replace(
+        "    with context.begin_transaction():\n        context.run_migrations()\n\n\ndef run_migrations_online",
+        "    connection.exec_driver_sql('CREATE SCHEMA IF NOT EXISTS audit')\n"
+        "    with context.begin_transaction():\n        context.run_migrations()\n\n\ndef run_migrations_online", 1))
+    assert "CREATE SCHEMA IF NOT EXISTS audit" in env_py.read_text()
+    api.deployed(config, "1.3.0")
+    result = api.contract(config, "1.3.0")
+    assert result.ok, [s.error for s in result.steps]
+    assert scalar(pg_url, "SELECT count(*) FROM pg_namespace WHERE nspname = 'audit'") == 1

@@ -128,6 +128,16 @@ def offline_operations(ctx: Context, rev: Revision, action: str) -> list:
     return parse_source(src, ctx.config.server_version)
 
 
+def _revision_module(scripts: Scripts, rev: Revision):
+    """The revision's imported module (None when it cannot be imported: Alembic says why)."""
+    try:
+        return scripts.modules[rev.id]._migrator_load()
+    except BaseException as e:  # noqa: BLE001 - reported by the run itself
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        return None
+
+
 def _run_alembic(ctx: Context, rev: Revision, action: str, guard: StatementGuard) -> list:
     """One Alembic command for one revision on a fresh connection, every statement checked by
     ``guard`` before it runs; returns declared backfills."""
@@ -140,6 +150,11 @@ def _run_alembic(ctx: Context, rev: Revision, action: str, guard: StatementGuard
                 conn.exec_driver_sql(f"SET statement_timeout = {int(ctx.config.statement_timeout_ms)}")
         conn.commit()  # env.py must find the connection outside a transaction
         scripts.cfg.attributes["connection"] = conn
+        name = "upgrade" if action == "upgrade" else "downgrade"
+        module = _revision_module(scripts, rev)
+        function = getattr(module, name, None) if module is not None else None
+        if callable(function):
+            setattr(module, name, guard.around(function))
         try:
             with guard.watching(), collecting(revision=rev.id, release=rev.release_text) as specs:
                 if action == "upgrade":
@@ -148,6 +163,8 @@ def _run_alembic(ctx: Context, rev: Revision, action: str, guard: StatementGuard
                     scripts.run(downgrade_target(rev), downgrade=True)
         finally:
             scripts.cfg.attributes.pop("connection", None)
+            if callable(function):
+                setattr(module, name, function)
         if guard.refused is not None:  # the revision swallowed the refusal: nothing is kept
             if conn.in_transaction():
                 conn.rollback()

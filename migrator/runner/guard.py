@@ -17,11 +17,12 @@ Statements sent around SQLAlchemy (a raw DBAPI cursor, another process) are not 
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import sqlalchemy as sa
 
@@ -105,6 +106,9 @@ class StatementGuard:
     # Off for databases other than PostgreSQL: the linter's verdicts are PostgreSQL's, and e.g.
     # SQLite's batch mode sends table copies the offline rendering never shows.
     enabled: bool = True
+    # Statements are checked while the revision's own function runs (see :meth:`around`), not
+    # what env.py or Alembic send around it (a search_path, the version table).
+    active: bool = False
 
     def __post_init__(self) -> None:
         self._seen = {_signature(op) for op in self.seen}
@@ -128,6 +132,8 @@ class StatementGuard:
         """Raise :class:`UnlintedStatement` for a statement that must not run."""
         if self.refused is not None:
             raise self.refused
+        if not self.active:
+            return
         self.checked += 1
         text = inline_parameters(sql, params)
         source = MigrationSource(path=self.path, kind="alembic", statements=[
@@ -165,6 +171,19 @@ class StatementGuard:
             return (f"a {phase.value} statement in a {self.phase} migration ({op.kind}"
                     f"{' on ' + op.table if op.table else ''})")
         return None
+
+    def around(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        """``function`` (the revision's upgrade/downgrade) with the check active while it runs."""
+
+        @functools.wraps(function)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            self.active = True
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.active = False
+
+        return checked
 
     @contextmanager
     def watching(self) -> Iterator["StatementGuard"]:
