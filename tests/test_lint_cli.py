@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -256,6 +257,19 @@ def test_help_imports_no_parser_and_no_database_library(args):
     assert proc.returncode == 0, proc.stderr
     assert "Usage:" in proc.stdout
     assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_linting_plain_sql_loads_no_alembic_renderer(tmp_path):
+    (tmp_path / "001.sql").write_text("-- migrator: phase=expand release=1.0.0\nALTER TABLE t ADD COLUMN c int;\n")
+    code = ("import sys; from migrator.cli import main\n"
+            "try:\n    main(['lint', '--no-cache', '001.sql'])\nexcept SystemExit: pass\n"
+            "print([m for m in sys.modules if m.startswith(('alembic', 'sqlalchemy', "
+            "'migrator.sources.alembic_offline', 'migrator.sources.isolated', "
+            "'migrator.sources.render_child'))])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 migration" in proc.stdout and proc.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_clirunner_exit_codes(project):

@@ -24,8 +24,6 @@ from ..script import graph
 from ..script.project import (AlembicProject, find_ini, find_project, from_alembic_ini,
                               from_pyproject, project_in_directory, script_directory_project)
 from . import warn_on_stderr
-from .alembic_offline import assignment_line, read_revision_ids
-from .isolated import RenderSettings, render_isolated
 from .sql_layouts import is_down_file
 from .sqlfiles import _resolved_cwd, load_sql_migrations, load_sql_text
 
@@ -81,6 +79,15 @@ def order_sql_files(files: list[tuple[Path, PurePosixPath]]) -> list[tuple[Path,
     return sorted(files, key=lambda f: _path_key(f[1]))
 
 
+def _alembic():
+    """The Alembic side: reading revision headers and rendering revisions in child processes.
+    Imported on the first revision a path holds, so linting plain .sql files never loads it
+    (it is most of this package's start-up cost)."""
+    from . import alembic_offline, isolated
+
+    return alembic_offline, isolated
+
+
 def order_revisions(sources: list[MigrationSource],
                     known_elsewhere: list[str] = ()) -> list[MigrationSource]:
     """Rendered revisions in the order the runner applies them (:mod:`migrator.script.graph`:
@@ -92,7 +99,7 @@ def order_revisions(sources: list[MigrationSource],
     g = graph.build(nodes, known_elsewhere)
     for p in g.problems:
         src = sources[p.node]
-        line = assignment_line(src.text, p.attribute) if src.text else 1
+        line = _alembic()[0].assignment_line(src.text, p.attribute) if src.text else 1
         src.diagnostics.append(Finding("revision-graph", Severity.ERROR,
                                        Location(src.path, line, 1), p.message))
     return [sources[i] for i in g.order]
@@ -237,7 +244,6 @@ class _Loader:
         self.excluded = _Excluder(config)
         self.seen: set[Path] = set()
         self.sources: list[MigrationSource] = []
-        self.render_settings = RenderSettings.from_config(config)
 
     def _fresh(self, path: Path) -> Path | None:
         """The resolved path when not loaded yet, else None."""
@@ -268,13 +274,15 @@ class _Loader:
         elsewhere = list(elsewhere or [])
         for path, display in files:
             if not self._fresh(path) or self.excluded(path, display):
-                rid = read_revision_ids(_read_text(path))
+                rid = _alembic()[0].read_revision_ids(_read_text(path))
                 if isinstance(rid.get("revision"), str):
                     elsewhere.append(rid["revision"])
                 continue
             keep.append((path, display))
-        rendered = render_isolated(keep, script_dir=script_dir, ini_path=ini_path,
-                                   sys_path=sys_path, settings=self.render_settings)
+        isolated = _alembic()[1]
+        rendered = isolated.render_isolated(
+            keep, script_dir=script_dir, ini_path=ini_path, sys_path=sys_path,
+            settings=isolated.RenderSettings.from_config(self.config))
         self.sources.extend(order_revisions(rendered, known_elsewhere=elsewhere))
 
     def project(self, project: AlembicProject, arg: str | None) -> None:
@@ -332,7 +340,7 @@ class _Loader:
         elif p.suffix.lower() == ".py":
             script_dir = p.parent.parent if p.parent.name == "versions" else p.parent
             # Its parents live beside it: known, not rendered.
-            siblings = [read_revision_ids(_read_text(f)).get("revision")
+            siblings = [_alembic()[0].read_revision_ids(_read_text(f)).get("revision")
                         for f in _regular_files(p.parent, "*.py") if f.resolve() != p.resolve()]
             ini = find_ini(p.parent)
             self.revisions([(p, arg)], script_dir, ini,
