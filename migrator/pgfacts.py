@@ -7,6 +7,7 @@ here, so rules and the parser read one table instead of scattering conditions.
 
 from __future__ import annotations
 
+import functools
 import re
 
 # -- server-version thresholds (major versions) ------------------------------------------------
@@ -204,6 +205,7 @@ def _fold_unquoted(m: re.Match) -> str:
     return part if part.startswith('"') else part.lower()
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of a few hundred distinct spellings a run
 def normalize_type(text: str | None) -> str | None:
     """Canonical spelling of a type, for comparing types.
 
