@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from migrator.backfill.status import backfill_status
 from migrator.gate.core import evaluate
 from migrator.runner import api
-from migrator.runner.lock import backfill_lock_path
+from migrator.locks import backfill_lock_path
 from tests.support.faults import kill_group, migrator, migrator_env, start_migrator
 from tests.support.sample import config_for, copy_sample, engine, execute, scalar
 from tests.support.window import assert_window_invariant
