@@ -50,6 +50,8 @@ def render(report, *, color: bool = False, width: int | None = None, **_context)
     lines: list[str] = []
     for m in report.migrations:
         header = [style(m.source.path, bold=True), style(m.phase.value, fg=_PHASE_COLOUR.get(m.phase))]
+        if m.source.direction == "down":
+            header.append("(rollback part)")
         if m.source.release:
             header.append(m.source.release)
         if m.source.declared_phase and m.source.declared_phase != m.phase.value:

@@ -10,6 +10,7 @@ exist or cannot be read is a :class:`~migrator.errors.UsageError` naming it (exi
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import os
 import re
@@ -244,6 +245,7 @@ class _Loader:
         self.excluded = _Excluder(config)
         self.seen: set[Path] = set()
         self.sources: list[MigrationSource] = []
+        self.progress = None  # progress(rendered, total) while Alembic revisions render
 
     def _fresh(self, path: Path) -> Path | None:
         """The resolved path when not loaded yet, else None."""
@@ -282,7 +284,8 @@ class _Loader:
         isolated = _alembic()[1]
         rendered = isolated.render_isolated(
             keep, script_dir=script_dir, ini_path=ini_path, sys_path=sys_path,
-            settings=isolated.RenderSettings.from_config(self.config))
+            settings=dataclasses.replace(isolated.RenderSettings.from_config(self.config),
+                                         progress=self.progress))
         self.sources.extend(order_revisions(rendered, known_elsewhere=elsewhere))
 
     def project(self, project: AlembicProject, arg: str | None) -> None:
@@ -388,7 +391,7 @@ def load_sources(paths: list[str], config: Config, stdin_text: str | None = None
     passed to ``warn(path, why)``, which by default writes a warning line to stderr.
     ``progress(rendered, total)`` hears how rendering Alembic revisions goes."""
     loader = _Loader(config, stdin_text, warn)
-    loader.render_settings.progress = progress
+    loader.progress = progress
     if not paths:
         project = find_project(config, required=False)
         if project is None:
