@@ -208,8 +208,8 @@ def apply_revision(ctx: Context, rev: Revision, *, action: str = "upgrade",
     schedule = Schedule(RetryPolicy.from_config(ctx.config))
     tables = touched_tables(ctx, rev) if (ctx.postgres and action == "upgrade") else set()
     guard = StatementGuard(ctx.config, rev.path, rev.phase, action,
-                           offline_operations(ctx, rev, action) if ctx.postgres else [],
-                           enabled=ctx.postgres)
+                           offline_operations(ctx, rev, action) if ctx.postgres and not rev.is_baseline else [],
+                           enabled=ctx.postgres and not rev.is_baseline)  # baseline: released history
     before = set(invalid_indexes(ctx, None)) if (ctx.postgres and action == "upgrade") else set()
     error: str | None = None
     specs: list = []

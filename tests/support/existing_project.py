@@ -173,6 +173,10 @@ def _history() -> list[tuple[str, str, str, str]]:
                 'pass', "from sqlalchemy import orm\nfrom app import models\n"))
     out.append(("rename accounts.name", 'op.alter_column("accounts", "name", new_column_name="display_name")',
                 'op.alter_column("accounts", "display_name", new_column_name="name")', ""))
+    # a revision that does online what it does not show offline (a plain index, from years ago)
+    out.append(("index account emails online", 'if not op.get_context().as_sql:\n'
+                '    op.execute("CREATE INDEX ix_accounts_email ON accounts (email)")',
+                'op.execute("DROP INDEX IF EXISTS ix_accounts_email")', ""))
     n = len(out)
     for i in range(n, REVISIONS):
         t = TABLES[1 + i % 3]  # accounts' shape stays what the models say
