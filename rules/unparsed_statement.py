@@ -31,5 +31,6 @@ def check(op, ctx):
         yield (f"could not understand this statement ({op.reason or 'unknown syntax'}): it was not "
                "checked, and its phase is unknown")
     elif unchecked_alter_table(op):
-        yield (f"ALTER TABLE {op.table or ''} {op.reason or ''}: the linter does not know what lock "
+        action = " ".join(x for x in ("ALTER TABLE", op.table, op.reason) if x)
+        yield (f"{action}: the linter does not know what lock "
                "this action takes or what it changes; it was not checked, and its phase is unknown")

@@ -536,6 +536,8 @@ def _alter_table_action(stmt, c: Cursor, base: dict, ie: bool) -> Operation:
         pschema, pname = c.qualified()
         rest = c.words_left()
         partition = f"{pschema}.{pname}" if pschema and pname else pname
+        if partition is None:  # no partition named: not a statement PostgreSQL accepts
+            return op("alter_table_other", reason=f"{w} PARTITION without a partition")
         if w == "ATTACH":
             return op("attach_partition", name=pname, names=[partition] if partition else [],
                       value="DEFAULT" if rest[:1] == ["DEFAULT"] else None)
@@ -544,7 +546,7 @@ def _alter_table_action(stmt, c: Cursor, base: dict, ie: bool) -> Operation:
                   value="FINALIZE" if "FINALIZE" in rest else None)
     if w in ("ENABLE", "DISABLE"):
         trigger = _trigger_action(c)
-        if trigger is not None:
+        if trigger is not None and trigger != "":
             return op("enable_trigger" if w == "ENABLE" else "disable_trigger", name=trigger)
         if c.accept(w, "ROW", "LEVEL", "SECURITY"):
             return op("row_security", value=w.lower())
@@ -600,7 +602,11 @@ def _trigger_action(c: Cursor) -> str | None:
         return None
     if c.peek() in ("ALL", "USER"):
         return c.peek()
-    return c.ident()
+    name = c.ident()
+    if name is None:
+        c.i = start
+        return ""  # ENABLE/DISABLE TRIGGER without a trigger: not understood
+    return name
 
 
 def _column(c: Cursor) -> ColumnSpec | None:
