@@ -284,9 +284,9 @@ def rollback(release, dry_run, fmt, **kw):
 @json_errors("status")
 def status(fmt, **kw):
     """The compatibility window; applied / pending / failed migrations per release."""
-    from ..runner import api
+    from ..runner import status as readonly
 
-    st = api.status(build_config(**kw))
+    st = readonly.status(build_config(**kw))
     if fmt == "json":
         click.echo(json.dumps(st.as_dict(), indent=2, default=str))
         return
@@ -319,9 +319,9 @@ def status(fmt, **kw):
 @json_errors("plan")
 def plan(release, phase, sql_only, fmt, **kw):
     """The ordered steps for a release with their SQL (as PostgreSQL runs it); nothing is applied."""
-    from ..runner import api
+    from ..runner import status as readonly
 
-    result = api.plan(build_config(**kw), release, phase=phase)
+    result = readonly.plan(build_config(**kw), release, phase=phase)
     if fmt == "json":
         click.echo(json.dumps(result.as_dict(), indent=2, default=str))
         return

@@ -15,27 +15,26 @@ fails while applying is a ``failed`` step in the returned :class:`RunResult` (ex
 from __future__ import annotations
 
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Callable, Iterator
 
 import sqlalchemy as sa
 from packaging.version import Version
 
 from ..backfill.run import pending_backfills, run_pending
-from ..config import Config, find_database_url
-from ..errors import IndeterminateError, MigratorError, RefusedError, UsageError
+from ..config import Config
+from ..errors import IndeterminateError, MigratorError, RefusedError
 from ..gate.core import evaluate
 from ..gate.notify import notify
 from ..releases import parse_release
 from ..script import Catalog, Revision, load_catalog
 from ..locks import live_backfills, runner_lock
-from ..state import States
 from ..tables import backfills, ensure_tables, history
 from . import deployments as deploys
 from . import history as hist
 from .apply import Context, apply_revision, error_text
-from .db import check_reachable, given_url, make_engine
-from .result import MigrationStatus, RunResult, Status, StepResult
+from .db import check_reachable, make_engine
+from .result import RunResult
+from .status import _planned, _states, plan, status  # noqa: F401 - status and plan are API
 
 Emit = Callable[[str, dict], None]
 Progress = Callable[[], object]  # makes one backfill's progress display (migrator.backfill.progress)
@@ -96,10 +95,6 @@ def _adopt(conn, catalog: Catalog) -> None:
                 status="applied", finished_at=hist.now(), duration_ms=0.0, attempts=0))
 
 
-def _states(conn, catalog: Catalog) -> States:
-    return hist.read_states(conn, catalog)
-
-
 # -- checks before applying ---------------------------------------------------------------------------
 
 def _check_drift(ctx: Context, accept: dict[str, str]) -> list[str]:
@@ -140,12 +135,12 @@ def _lint(ctx: Context, pending: list[Revision], override: dict[str, str]) -> li
     pending = [r for r in pending if not r.is_baseline]
     if not pending:
         return []
-    from ..lint.engine import lint_sources
-    from ..sources.discover import load_sources
+    from ..lint.parallel import lint_paths
 
     try:
-        sources = load_sources([str(ctx.catalog.script_location)], ctx.config)
-        report = lint_sources(sources, ctx.config)
+        # the linter's cache: a project linted before (the pipeline's `migrator lint`, or the
+        # previous run) is not rendered again
+        report = lint_paths([str(ctx.catalog.script_location)], ctx.config, include_baseline=True)
     except MigratorError:
         raise
     except Exception as e:  # noqa: BLE001 - a linter crash must not pass for a clean lint
@@ -221,11 +216,6 @@ def _notify(config: Config, event: str, result: RunResult) -> None:
             for m in doc["migrations"]], summary=doc["summary"], window=doc["window"])
     except Exception:  # noqa: BLE001 - a notification must never change the run's outcome
         pass
-
-
-def _planned(revs: list[Revision], action: str = "upgrade") -> list[StepResult]:
-    return [StepResult(r.id, r.phase, r.release_text, action, "planned", path=r.path,
-                       message=r.message.splitlines()[0] if r.message else "") for r in revs]
 
 
 # -- the commands -------------------------------------------------------------------------------------
@@ -411,78 +401,3 @@ def rollback(config: Config, release: str, *, dry_run: bool = False,
     if result.steps and not dry_run:
         _notify(config, f"rollback.{'finished' if result.ok else 'failed'}", result)
     return result
-
-
-def status(config: Config) -> Status:
-    catalog = load_catalog(config)
-    engine = make_engine(config)
-    try:
-        check_reachable(engine, config)
-        with engine.connect() as conn:
-            states = _states(conn, catalog)
-    finally:
-        engine.dispose()
-    out = []
-    for r in states.revisions:
-        rev = catalog.get(r.revision)
-        row, lrow = r.applied_by, r.last
-        out.append(MigrationStatus(
-            r.revision, r.phase, rev.release_text if rev else str(r.release), r.state,
-            path=rev.path if rev else (lrow.path if lrow else None), on_disk=rev is not None,
-            drift=bool(rev and row and row.checksum and r.state == "applied" and row.checksum != rev.checksum),
-            applied_at=row.finished_at.isoformat() if (row and row.finished_at and r.state == "applied") else None,
-            error=lrow.error if (lrow and r.state == "failed") else None,
-        ))
-    return Status(states.window, out, given_url(config), notes=list(states.problems))
-
-
-def plan(config: Config, release: str, *, phase: str = "all") -> RunResult:
-    """The ordered steps for release R (pending expand, then pending contract) with their SQL as
-    PostgreSQL would run it; nothing is applied. Without a database URL every migration counts
-    as pending."""
-    v = parse_release(release)
-    if phase not in ("all", "expand", "contract"):
-        raise UsageError(f"--phase must be expand, contract or all, got {phase!r}")
-    catalog = load_catalog(config)
-    result = RunResult("plan", str(v), dry_run=True)
-    states: States | None = None
-    try:
-        find_database_url(config)
-        has_url = True
-    except UsageError:
-        has_url = False
-    if has_url:
-        engine = make_engine(config)
-        try:
-            check_reachable(engine, config)
-            with engine.connect() as conn:
-                states = _states(conn, catalog)
-                result.window = states.window
-        finally:
-            engine.dispose()
-    else:
-        result.notes.append("no database URL: every migration counts as pending")
-    phases = ("expand", "contract") if phase == "all" else (phase,)
-    for ph in phases:
-        revs = [r for r in catalog.of_phase(ph) if r.release <= v
-                and (states is None or states.state(r.id) != "applied")]
-        for step in _planned(revs):
-            step.sql = _render_sql(catalog, catalog.get(step.revision), config)
-            result.steps.append(step)
-    return result
-
-
-def _render_sql(catalog: Catalog, rev: Revision, config: Config) -> list[str]:
-    from ..sources.isolated import RenderSettings, render_one_isolated
-
-    src = render_one_isolated(Path(rev.path), rev.path, ini_path=catalog.alembic_ini,
-                              settings=RenderSettings.from_config(config))
-    out = []
-    for st in src.statements:
-        sql = st.sql.strip().rstrip(";")
-        if not st.in_transaction:
-            sql = "-- outside a transaction (autocommit_block)\n" + sql
-        out.append(sql + ";")
-    for d in src.diagnostics:
-        out.append(f"-- {d.loc.path}:{d.loc.line}: {d.message}")
-    return out
