@@ -16,6 +16,7 @@ before every version. Every revision after the baseline is tagged like any other
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -135,20 +136,24 @@ class Catalog:
 
 def revision_files(project: AlembicProject) -> list[Path]:
     """The version files Alembic would load: ``*.py`` in each version location (recursively
-    when ``recursive_version_locations``), sorted, each once."""
+    when ``recursive_version_locations``), sorted, each once (resolved paths)."""
     out: list[Path] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for d in project.version_dirs:
         if not d.is_dir():
             continue
-        walk = sorted(d.rglob("*.py")) if project.recursive else sorted(d.glob("*.py"))
-        for f in walk:
-            if "__pycache__" in f.parts or not _REVISION_FILE.match(f.name) or not f.is_file():
-                continue
-            real = f.resolve()
-            if real not in seen:
-                seen.add(real)
-                out.append(real)
+        base = os.path.realpath(d)
+        for dirpath, dirnames, names in os.walk(base):
+            dirnames[:] = sorted(n for n in dirnames if n != "__pycache__") if project.recursive else []
+            for name in sorted(names):
+                if not _REVISION_FILE.match(name):
+                    continue
+                path = os.path.join(dirpath, name)
+                if os.path.islink(path):
+                    path = os.path.realpath(path)
+                if path not in seen and os.path.isfile(path):
+                    seen.add(path)
+                    out.append(Path(path))
     return out
 
 
