@@ -97,10 +97,16 @@ def state_before(order, pending_ids: list[str], size: int):
     heads: dict[str, str] = {}
     ntables = max(1, size // 100)
     tables: dict[str, list[str]] = {f"t{t:03d}": [] for t in range(ntables)}
+    depends: dict[str, str] = {}
     for i, (rev, phase, _) in enumerate(applied):
+        if phase == "contract":
+            depends[rev] = heads["expand"]  # each contract depends on the expand head before it
         heads[phase] = rev
         if phase == "expand" and i >= ntables:
             tables[f"t{i % ntables:03d}"].append(f"c{i}")
+    # as Alembic keeps it: a head another head depends on is not listed
+    if heads.get("contract") and depends.get(heads["contract"]) == heads.get("expand"):
+        del heads["expand"]
     return list(heads.values()), tables
 
 

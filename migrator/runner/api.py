@@ -87,12 +87,15 @@ def _adopt(conn, catalog: Catalog) -> None:
     """Record revisions applied outside migrator (plain ``alembic upgrade``) so the history, and
     the gate reading it, know them."""
     states = hist.read_states(conn, catalog)
-    for rev in catalog.revisions:
-        known = states.get(rev.id)
-        if known is not None and known.state == "applied" and known.last is None:
-            row_id = hist.record_start(conn, rev, override_reason="applied outside migrator (alembic)")
-            conn.execute(sa.update(history).where(history.c.id == row_id).values(
-                status="applied", finished_at=hist.now(), duration_ms=0.0, attempts=0))
+    found = [rev for rev in catalog.revisions
+             if (known := states.get(rev.id)) is not None and known.state == "applied" and known.last is None]
+    if found:  # one statement for all of them: an adopted database may hold thousands
+        at, by = hist.now(), hist.who()
+        conn.execute(sa.insert(history), [dict(
+            revision=rev.id, phase=rev.phase, release=rev.release_text, action="upgrade",
+            status="applied", checksum=rev.checksum, path=rev.path, started_at=at, finished_at=at,
+            duration_ms=0.0, attempts=0, run_by=by,
+            override_reason="applied outside migrator (alembic)") for rev in found])
 
 
 # -- checks before applying ---------------------------------------------------------------------------
