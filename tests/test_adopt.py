@@ -245,3 +245,14 @@ def test_a_baseline_naming_no_revision_is_a_configuration_error(tmp_path, capsys
     monkeypatch.chdir(project)
     code, _, err = cli(["plan", "--release", "1.0.0"], capsys)
     assert code == 2 and "migrator.toml" in err and "'ffff0000' names no revision" in err
+
+
+def test_adopt_writes_into_tool_migrator_of_a_migrator_toml_that_uses_it(tmp_path, capsys, monkeypatch):
+    project = write_project(tmp_path / "shop", "sqlite:///unused.db")
+    (project / "migrator.toml").write_text("[tool.migrator]\nlock_timeout_ms = 1500\n")
+    monkeypatch.chdir(project)
+    assert cli(["adopt"], capsys)[0] == 0
+    from migrator.config import load_config
+
+    config = load_config(project, environ={})
+    assert config.baseline == LAST and config.lock_timeout_ms == 1500

@@ -112,6 +112,8 @@ def _write_baseline(target: Path, baseline: str, project: AlembicProject) -> boo
     if target.name == "pyproject.toml":
         tool = doc.setdefault("tool", tomlkit.table(is_super_table=True))
         table = tool.setdefault("migrator", tomlkit.table())
+    elif "migrator" in doc.get("tool", {}):  # a migrator.toml written as [tool.migrator]
+        table = doc["tool"]["migrator"]
     else:
         table = doc
     current = table.get("baseline")
