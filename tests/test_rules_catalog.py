@@ -53,7 +53,7 @@ def test_rule_has_complete_metadata(rule):
     assert catalog.get_rule(rule.name) is rule
 
 
-def lint_example(rule, example: str, tmp_path):
+def lint_example(rule, example: str, tmp_path, encoding: str = "utf-8"):
     if rule.example_kind == "models":
         # a project history in git, checked by `migrator check --models` at its last release
         from migrator.check.api import check_models
@@ -63,16 +63,19 @@ def lint_example(rule, example: str, tmp_path):
         return check_models(config_of(project), release)
     if rule.example_kind == "alembic":
         from migrator.sources.alembic_offline import render_revision
+        from migrator.sources.discover import order_revisions
 
         path = tmp_path / "example_revision.py"
         path.write_text(example)
-        return lint_sources([render_revision(path, "versions/example_revision.py")], Config())
-    return lint_text(example, kind=_kind(rule))
+        # ordered as discovery orders a project: what is wrong with the graph is reported too
+        return lint_sources(order_revisions([render_revision(path, "versions/example_revision.py")]),
+                            Config())
+    return lint_text(example, kind=_kind(rule), encoding=encoding)
 
 
 @pytest.mark.parametrize("rule,index,example", _examples("BAD"))
 def test_bad_example_raises_exactly_its_rule(rule, index, example, tmp_path):
-    report = lint_example(rule, example, tmp_path)
+    report = lint_example(rule, example, tmp_path, encoding=rule.bad_encoding)
     assert rule_names(report) == {rule.name}, [f.as_dict() for m in report.migrations for f in m.findings]
     finding = next(f for m in report.migrations for f in m.findings if f.rule == rule.name)
     assert finding.message and finding.fix and finding.loc.line >= 1
@@ -118,7 +121,7 @@ def test_a_complete_rule_module_loads():
 @pytest.mark.parametrize("broken", [
     {"NAME": "Fake_Rule"}, {"NAME": "other-name"}, {"SEVERITY": "fatal"}, {"WHY": ""},
     {"FIX_ALEMBIC": None}, {"BAD": []}, {"GOOD": "SELECT 1"}, {"check": None},
-    {"check_migration": lambda mig: ()},
+    {"check_migration": lambda mig: ()}, {"BAD_ENCODING": "no-such-codec"},
 ])
 def test_an_incomplete_rule_module_is_refused(broken):
     with pytest.raises(catalog.RuleDefinitionError):

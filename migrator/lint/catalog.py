@@ -12,10 +12,14 @@ tests) and exactly one of:
   source reader reports it as a diagnostic (``EXAMPLE_KIND = "alembic"`` when the examples are
   revision modules rather than SQL; ``EXAMPLE_KIND = "models"`` when ``migrator check --models``
   emits it and the examples are releases' migrations and models).
+
+``BAD_ENCODING`` (optional, default "utf-8"): the encoding the BAD examples are saved in before
+they are linted (GOOD ones are always UTF-8), for rules about how a file is encoded.
 """
 
 from __future__ import annotations
 
+import codecs
 import importlib
 import pkgutil
 import re
@@ -53,6 +57,7 @@ class Rule:
     # migrations and models, checked by ``migrator check --models``)
     example_kind: str = "sql"
     kinds: frozenset[str] | None = None  # operation kinds check() looks at; None: every kind
+    bad_encoding: str = "utf-8"  # the encoding BAD examples are saved in (GOOD: UTF-8)
 
     @property
     def scope(self) -> str:
@@ -85,12 +90,17 @@ def _load(module: ModuleType) -> Rule:
     example_kind = getattr(module, "EXAMPLE_KIND", "sql")
     if example_kind not in ("sql", "alembic", "models"):
         raise RuleDefinitionError(f"{where}: EXAMPLE_KIND must be 'sql', 'alembic' or 'models'")
+    bad_encoding = getattr(module, "BAD_ENCODING", "utf-8")
+    try:
+        codecs.lookup(bad_encoding)
+    except (LookupError, TypeError):
+        raise RuleDefinitionError(f"{where}: BAD_ENCODING must name a text encoding") from None
     return Rule(
         name=name, severity=Severity(sev), summary=module.SUMMARY.strip(), why=module.WHY.strip(),
         fix=module.FIX.strip(), fix_sql=module.FIX_SQL.strip(), fix_alembic=module.FIX_ALEMBIC.strip(),
         bad=tuple(module.BAD), good=tuple(module.GOOD), check=check,
         check_migration=check_migration, engine=engine, module=where, example_kind=example_kind,
-        kinds=_kinds(module, where),
+        kinds=_kinds(module, where), bad_encoding=bad_encoding,
     )
 
 
@@ -171,6 +181,11 @@ def _fence(lang: str, text: str) -> str:
     return f"```{lang}\n{text.strip()}\n```"
 
 
+def _encoding_name(encoding: str) -> str:
+    name = codecs.lookup(encoding).name  # "iso8859-1" for "latin-1"
+    return "Latin-1" if name == "iso8859-1" else name
+
+
 def render_doc(rule: Rule) -> str:
     """The rule's documentation as markdown (``migrator explain RULE``)."""
     lang = "sql" if rule.example_kind == "sql" else "python"
@@ -193,6 +208,8 @@ def render_doc(rule: Rule) -> str:
         *[_fence(lang, g) for g in rule.good],
         *(["Lines `-- next migration` separate migrations that are linted together, in order."]
           if any("-- next migration" in x for x in rule.bad + rule.good) else []),
+        *([f"The rejected examples are saved as {_encoding_name(rule.bad_encoding)}, the accepted "
+           "ones as UTF-8."] if rule.bad_encoding != "utf-8" else []),
         *([_MODELS_EXAMPLES] if rule.example_kind == "models" else []),
         "## Suppressing",
         _models_suppressing(rule) if rule.example_kind == "models" else (

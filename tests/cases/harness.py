@@ -18,11 +18,12 @@ NEXT_MIGRATION = re.compile(r"^-- next migration\n", re.MULTILINE)
 
 def lint_text(text: str, *, kind: str = "stdin", server_version: int = 15,
               rules: dict | None = None, split=NEXT_MIGRATION,
-              in_transaction: bool = True) -> LintReport:
+              in_transaction: bool = True, encoding: str = "utf-8") -> LintReport:
     """Lint ``text``; the pattern ``split`` separates migrations linted in order. The cases
-    describe migrations as a runner applies them, one transaction each (Alembic, Flyway)."""
+    describe migrations as a runner applies them, one transaction each (Alembic, Flyway).
+    ``encoding``: what the files are saved in."""
     chunks = split.split(text) if isinstance(split, re.Pattern) else text.split(split)
-    sources = [sql_source(chunk.encode(), f"m{i}.sql", kind=kind,
+    sources = [sql_source(chunk.encode(encoding), f"m{i}.sql", kind=kind,
                           assume_in_transaction=in_transaction) for i, chunk in enumerate(chunks)]
     return lint_sources(sources, Config(server_version=server_version, rules=rules or {}))
 
