@@ -50,7 +50,7 @@ def _errors(m: dict) -> list[dict]:
 def test_the_json_report_is_one_valid_document_and_the_run_fails(hostile_json, hostile):
     assert hostile_json.returncode == 1, hostile_json.stderr
     assert hostile_json.stdout.lstrip().startswith('{\n  "version": 1')
-    assert len(hostile) == 9  # every revision answered, none lost with its renderer
+    assert len(hostile) == 10  # every revision answered, none lost with its renderer
 
 
 def test_os_exit_is_an_error_on_its_line_and_the_run_goes_on(hostile):
@@ -98,6 +98,11 @@ def test_endless_statements_hit_the_statement_budget(hostile):
     assert "500 statements" in err["message"] and err["line"] == 17
 
 
+def test_running_out_of_memory_is_an_error_on_its_line(hostile):
+    [err] = _errors(hostile["h10_memory.py"])
+    assert "out of memory" in err["message"] and err["line"] == 16
+
+
 def test_the_sarif_report_is_valid_with_every_hostile_revision(hostile):
     proc = _lint(["--format", "sarif", "--no-cache", "versions"], HOSTILE)
     doc = json.loads(proc.stdout)
@@ -107,7 +112,7 @@ def test_the_sarif_report_is_valid_with_every_hostile_revision(hostile):
              for r in results if r["level"] == "error"}
     assert {"h01_exit.py", "h02_fd1_at_import.py", "h03_endless.py", "h04_huge_output.py",
             "h05_segfault.py", "h06_swallows_stop.py", "h07_statements.py",
-            "h08_fd1_huge.py"} <= files
+            "h08_fd1_huge.py", "h10_memory.py"} <= files
 
 
 # -- environment and network -------------------------------------------------------------------

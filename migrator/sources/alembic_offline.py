@@ -379,6 +379,10 @@ def _run_upgrade(module: Any, rec: _Recorder, ini_path: Path | None,
         except RenderStopped as e:
             rec.error("revision-render-error", f"{function}(): {e.message}",
                       _tb_line(e.__traceback__, rec.real_path) or 1)
+        except MemoryError as e:
+            rec.error("revision-render-error",
+                      f"{function}() ran out of memory while rendering; rendering stopped here, "
+                      "the rest was not checked", _tb_line(e.__traceback__, rec.real_path) or 1)
         except BaseException as e:  # noqa: BLE001 - keep what was emitted so far
             if isinstance(e, KeyboardInterrupt):
                 raise
