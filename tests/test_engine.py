@@ -11,7 +11,7 @@ import pytest
 from migrator.config import Config
 from migrator.errors import UsageError
 from migrator.lint import engine
-from migrator.lint.engine import cache_key, check_rule_config, lint_migration, lint_sources
+from migrator.lint.engine import check_rule_config, lint_migration, lint_sources
 from migrator.lint.state import SchemaState
 from migrator.model import (Finding, Location, MigrationPhase, MigrationSource, Severity,
                             Statement)
@@ -229,19 +229,6 @@ def test_replaying_operations_gives_the_same_state_as_linting():
     for op in m.operations:
         replayed.apply(op)
     assert replayed.to_dict() == linted.to_dict()
-
-
-def test_cache_key_depends_on_source_state_and_configuration():
-    src = source("SELECT 1;\n")
-    src.checksum = "abc"
-    base = cache_key(src, SchemaState(), Config())
-    assert base == cache_key(src, SchemaState(), Config())
-    other_state = SchemaState(tables={"u"})
-    assert cache_key(src, other_state, Config()) != base
-    assert cache_key(src, SchemaState(), Config(server_version=11)) != base
-    assert cache_key(src, SchemaState(), Config(rules={"truncate": "off"})) != base
-    src.checksum = "abd"
-    assert cache_key(src, SchemaState(), Config()) != base
 
 
 # --- an Alembic revision, rendered offline ----------------------------------------------------

@@ -95,10 +95,6 @@ class MigrationContext:
     def in_transaction(self, op: Operation) -> bool:
         return op.in_transaction or self.explicit_block
 
-    def existing_table(self, op: Operation) -> bool:
-        """The table existed before this migration (or may have: unknown counts as existing)."""
-        return not op.table_created_here
-
     def columns_created_here(self, op: Operation) -> bool:
         """Every column the index/constraint covers was added earlier in this migration (a
         ``USING INDEX`` constraint covers the columns of its index, when that index was

@@ -11,14 +11,12 @@ Per migration, in three steps:
    migrations and advances it (in place) to this migration's state-out.
 3. :func:`lint_sources` -- steps 1 and 2 for every source, in migration order.
 
-State must be computed sequentially; a cache may store ``(findings, phase, state-out dict)``
-under :func:`cache_key` (checksum, state-in digest, configuration digest).
+State must be computed sequentially (:mod:`migrator.lint.cache` keys its entries on what a
+migration's result depends on).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 
 from ..config import Config
@@ -199,41 +197,6 @@ def lint_sources(sources: list[MigrationSource], config: Config,
     return LintReport(migrations=linted, files=len({s.path for s in sources}))
 
 
-def _rules_version() -> str:
-    """Changes whenever a rule module or the linter changes, so stale cache entries miss."""
-    import pathlib
-
-    import migrator.rules as pkg
-
-    h = hashlib.sha256()
-    dirs = [pathlib.Path(p) for p in pkg.__path__] + [pathlib.Path(__file__).parent]
-    for d in dirs:
-        for f in sorted(d.glob("*.py")):
-            h.update(f.name.encode())
-            h.update(f.read_bytes())
-    return h.hexdigest()
-
-
-_RULES_VERSION = ""
-
-
 def configured_functions(config: Config) -> dict[str, str]:
     """``[tool.migrator] functions``: lower-case name (schema kept when given) -> volatility."""
     return {str(k).lower(): str(v).lower() for k, v in (config.functions or {}).items()}
-
-
-def config_digest(config: Config) -> str:
-    blob = json.dumps({"server_version": config.server_version, "rules": config.rules or {},
-                       "functions": configured_functions(config)}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def cache_key(source: MigrationSource, state_in: SchemaState, config: Config) -> str:
-    """Names one lint result: the source's checksum, the state it starts from, the settings."""
-    global _RULES_VERSION
-    if not _RULES_VERSION:
-        _RULES_VERSION = _rules_version()
-    parts = [_RULES_VERSION, source.checksum or hashlib.sha256(source.text.encode()).hexdigest(),
-             f"{source.direction}:{source.transaction}:{int(source.transaction_declared)}",
-             state_in.digest(), config_digest(config)]
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()

@@ -21,8 +21,6 @@ _PATTERN = re.compile(
     re.IGNORECASE,
 )
 
-SUPPRESSION_COMMENT = re.compile(r"(?:--|#)\s*migrator:\s*ignore(?:-file)?\s*\[", re.IGNORECASE)
-
 NOT_SUPPRESSIBLE = frozenset({"suppression-without-reason", "unused-suppression"})
 
 

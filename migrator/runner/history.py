@@ -16,8 +16,6 @@ from ..store import HISTORY_COLUMNS, LATEST_HISTORY, VERSION_TABLE
 from ..script import Revision
 from ..tables import backfills, history
 
-HistoryRow = st.Attempt  # one row of migrator_history
-
 
 def now() -> datetime:
     return datetime.now(timezone.utc)

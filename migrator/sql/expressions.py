@@ -75,15 +75,6 @@ def check_facts(sql: str | None) -> tuple[list[str], str | None]:
     return column_refs([tree]), not_null_proof(tree)
 
 
-def expression_columns(sql: str) -> list[str] | None:
-    """Columns an expression's text refers to (None when sqlglot cannot read it)."""
-    try:
-        tree = sqlglot.parse_one(sql, read=_DIALECT)
-    except Exception:  # noqa: BLE001
-        return None
-    return column_refs([tree]) if tree is not None else None
-
-
 def is_plain_cast_of(using_sql: str | None, column: str | None, new_type: str | None,
                      normalize) -> bool:
     """``USING col`` or ``USING col::new_type`` (``CAST(col AS new_type)``, parentheses, repeated

@@ -47,7 +47,6 @@ from migrator import pgfacts
 from migrator.model import ColumnSpec, ConstraintSpec, Operation, Statement
 from migrator.sql import fallback
 from migrator.sql.expressions import column_refs as _column_refs
-from migrator.sql.expressions import expression_columns  # noqa: F401 - part of this module's API
 from migrator.sql.expressions import ident as _ident
 from migrator.sql.expressions import is_plain_cast_of
 from migrator.sql.expressions import not_null_proof as _not_null_proof
