@@ -183,3 +183,28 @@ def test_ancestors_and_heads_of_a_long_history_cost_no_quadratic_memory(tmp_path
     assert catalog.heads["expand"] == "r02999"
     assert len(catalog.ancestors("r02999")) == 2999
     assert catalog.descendants(["r02990"]) == {f"r{i:05d}" for i in range(2991, 3000)}
+
+
+def test_the_runners_revision_map_normalises_dependencies_as_alembic_does(tmp_path):
+    from alembic.script import Script
+    from alembic.script.revision import RevisionMap
+
+    from migrator.runner.alembic_run import _LazyModule, _RevisionMap
+
+    files = {  # c2 repeats its parent's dependency (Alembic drops it); c3 adds a new one
+        "e1.py": _rev("e1", None, labels=("expand",)), "e2.py": _rev("e2", "e1"),
+        "c1.py": _rev("c1", None, phase="contract", labels=("contract",), depends="e1"),
+        "c2.py": _rev("c2", "c1", phase="contract", depends=("e1", "e2")),
+        "c3.py": _rev("c3", "c2", phase="contract", depends="e2"),
+    }
+    catalog = load_catalog(Config(root=_project(tmp_path, files)))
+
+    def scripts():
+        return iter([Script(_LazyModule(r), r.id, r.path) for r in catalog.revisions])
+
+    alembic, ours = RevisionMap(scripts)._revision_map, _RevisionMap(scripts)._revision_map
+    for rid in ("c1", "c2", "c3"):
+        assert set(ours[rid]._normalized_resolved_dependencies) == \
+            set(alembic[rid]._normalized_resolved_dependencies), rid
+    assert set(ours["c2"]._normalized_resolved_dependencies) == {"e2"}
+    assert ours["c3"]._normalized_resolved_dependencies == ()

@@ -65,6 +65,44 @@ class _LazyModule(types.ModuleType):
         return getattr(self._migrator_load(), name)
 
 
+class _RevisionMap(RevisionMap):
+    """Alembic's revision map, with its ``_normalize_depends_on`` done by index: Alembic walks
+    every ancestor of every revision that has dependencies (quadratic: seconds at a few thousand
+    revisions); the answer is the same when only the few revisions that declare the same
+    dependency are checked for being an ancestor."""
+
+    def _normalize_depends_on(self, revisions, map_) -> None:
+        declared: dict[str, list] = {}
+        for rev in revisions:
+            for dep in rev._resolved_dependencies:
+                declared.setdefault(dep, []).append(rev)
+        for rev in revisions:
+            deps = set(rev._resolved_dependencies)
+            for dep in rev._resolved_dependencies:
+                others = [o for o in declared[dep] if o is not rev]
+                if others and any(_is_down_ancestor(o, rev, map_) for o in others):
+                    deps.discard(dep)  # an ancestor already depends on it (as Alembic drops it)
+            rev._normalized_resolved_dependencies = tuple(deps)
+
+
+def _is_down_ancestor(candidate, rev, map_) -> bool:
+    """Whether ``candidate`` is reached from ``rev`` along down revisions (not dependencies)."""
+    seen: set[str] = set()
+    stack = list(rev._versioned_down_revisions)
+    while stack:
+        rid = stack.pop()
+        if rid in seen:
+            continue
+        seen.add(rid)
+        node = map_.get(rid)
+        if node is None:
+            continue
+        if node is candidate:
+            return True
+        stack.extend(node._versioned_down_revisions)
+    return False
+
+
 class Scripts:
     """The project's ScriptDirectory for one run, built once from the catalog."""
 
@@ -75,7 +113,7 @@ class Scripts:
             self.directory = ScriptDirectory.from_config(cfg)
         self.modules = {r.id: _LazyModule(r) for r in catalog.revisions}
         scripts = [Script(self.modules[r.id], r.id, r.path) for r in catalog.revisions]
-        self.directory.revision_map = RevisionMap(lambda: iter(scripts))
+        self.directory.revision_map = _RevisionMap(lambda: iter(scripts))
 
     def import_revisions(self, revisions: list[Revision]) -> None:
         """Import the revisions about to run, so a module that cannot be imported is refused
