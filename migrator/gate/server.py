@@ -42,7 +42,18 @@ from .core import GATES, NO_CATALOG, PASS, GateResult, Reason, evaluate
 
 MAX_REQUEST_LINE = 8192
 MAX_HEADER_BYTES = 16384
-MAX_CONNECTIONS = 1024  # open connections, idle ones included
+def _fd_budget(wanted: int = 4096) -> int:
+    """Open connections allowed: ``wanted``, less when the process may not open that many files."""
+    try:
+        import resource
+
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):
+        return 1024
+    return wanted if soft == resource.RLIM_INFINITY else max(64, min(wanted, soft - 64))
+
+
+MAX_CONNECTIONS = _fd_budget()  # open connections, idle ones included (the file limit permitting)
 WORKERS = 16  # connections being read from or answered at the same time
 IDLE_TIMEOUT = 30.0  # seconds a connection may stay open without sending a request
 HEALTH_JSON = "application/health+json"
