@@ -93,71 +93,91 @@ class SchemaState:
         rollback (a down migration is not a step of the forward history)."""
         if op.rollback:
             return
-        key = table_key(op.table, op.schema)
-        kind = op.kind
-        if kind == "create_table":
-            self.tables.add(key)
-            self.dropped_tables.discard(key)
-            self.columns[key] = {c.name.lower(): _normalize_type(c.type) for c in op.columns}
-            self.checks[key] = {}
-            for c in op.columns:
-                if c.check_sql:  # an inline CHECK of CREATE TABLE is validated as it is created
-                    self.checks[key][f"{key}_{c.name}_check".lower()] = CheckFact(
-                        c.name.lower() if c.check_not_null else None, True)
-            if op.constraint is not None:
-                self._add_constraint(key, op.constraint, created_valid=True)
-        elif kind == "create_table_as":
-            self.tables.add(key)
-            self.dropped_tables.discard(key)
-            self.columns.pop(key, None)
-        elif kind == "drop_table":
-            for name in op.names or [op.table]:
-                k = table_key(name, op.schema) if "." not in (name or "") else table_key(
-                    name.split(".", 1)[1], name.split(".", 1)[0])
-                self.columns.pop(k, None)
-                self.checks.pop(k, None)
-                self.tables.discard(k)
-                self.dropped_tables.add(k)
-        elif kind == "rename_table" and op.new_name:
-            new = table_key(op.new_name, op.schema)
-            for d in (self.columns, self.checks):
-                if key in d:
-                    d[new] = d.pop(key)
-            if key in self.tables:
-                self.tables.discard(key)
-                self.tables.add(new)
-        elif kind == "add_column":
-            cols = self.columns.setdefault(key, {})
-            for c in op.columns:
-                cols[c.name.lower()] = _normalize_type(c.type)
-        elif kind == "drop_column" and op.column:
-            self.columns.get(key, {}).pop(op.column.lower(), None)
-            for name, fact in list(self.checks.get(key, {}).items()):
-                if fact.not_null_column == op.column.lower():
-                    del self.checks[key][name]
-        elif kind == "rename_column" and op.column and op.new_name:
-            cols = self.columns.get(key)
-            if cols is not None and op.column.lower() in cols:
-                cols[op.new_name.lower()] = cols.pop(op.column.lower())
-        elif kind == "alter_column_type" and op.column:
+        handler = _APPLY.get(op.kind)
+        if handler is not None:
+            handler(self, op, table_key(op.table, op.schema))
+
+    def _create_table(self, op: Operation, key: str) -> None:
+        self.tables.add(key)
+        self.dropped_tables.discard(key)
+        self.columns[key] = {c.name.lower(): _normalize_type(c.type) for c in op.columns}
+        self.checks[key] = {}
+        for c in op.columns:
+            if c.check_sql:  # an inline CHECK of CREATE TABLE is validated as it is created
+                self.checks[key][f"{key}_{c.name}_check".lower()] = CheckFact(
+                    c.name.lower() if c.check_not_null else None, True)
+        if op.constraint is not None:
+            self._add_constraint(key, op.constraint, created_valid=True)
+
+    def _create_table_as(self, op: Operation, key: str) -> None:
+        self.tables.add(key)
+        self.dropped_tables.discard(key)
+        self.columns.pop(key, None)
+
+    def _drop_table(self, op: Operation, key: str) -> None:
+        for name in op.names or [op.table]:
+            k = table_key(name, op.schema) if "." not in (name or "") else table_key(
+                name.split(".", 1)[1], name.split(".", 1)[0])
+            self.columns.pop(k, None)
+            self.checks.pop(k, None)
+            self.tables.discard(k)
+            self.dropped_tables.add(k)
+
+    def _rename_table(self, op: Operation, key: str) -> None:
+        if not op.new_name:
+            return
+        new = table_key(op.new_name, op.schema)
+        for d in (self.columns, self.checks):
+            if key in d:
+                d[new] = d.pop(key)
+        if key in self.tables:
+            self.tables.discard(key)
+            self.tables.add(new)
+
+    def _add_column(self, op: Operation, key: str) -> None:
+        cols = self.columns.setdefault(key, {})
+        for c in op.columns:
+            cols[c.name.lower()] = _normalize_type(c.type)
+
+    def _drop_column(self, op: Operation, key: str) -> None:
+        if not op.column:
+            return
+        self.columns.get(key, {}).pop(op.column.lower(), None)
+        for name, fact in list(self.checks.get(key, {}).items()):
+            if fact.not_null_column == op.column.lower():
+                del self.checks[key][name]
+
+    def _rename_column(self, op: Operation, key: str) -> None:
+        cols = self.columns.get(key)
+        if op.column and op.new_name and cols is not None and op.column.lower() in cols:
+            cols[op.new_name.lower()] = cols.pop(op.column.lower())
+
+    def _alter_column_type(self, op: Operation, key: str) -> None:
+        if op.column:
             self.columns.setdefault(key, {})[op.column.lower()] = _normalize_type(op.new_type)
-        elif kind == "add_constraint" and op.constraint is not None:
+
+    def _add_constraint_op(self, op: Operation, key: str) -> None:
+        if op.constraint is not None:
             self._add_constraint(key, op.constraint, created_valid=not op.constraint.not_valid)
-        elif kind == "validate_constraint" and op.name:
-            fact = self.checks.get(key, {}).get(op.name.lower())
-            if fact is not None:
-                fact.validated = True
-        elif kind == "drop_constraint":
-            for name in op.names or [op.name]:
-                if name:
-                    self.checks.get(key, {}).pop(name.lower(), None)
-        elif kind in ("create_object", "alter_object", "drop_object", "rename_object") \
-                and op.object_type == "function":
+
+    def _validate_constraint(self, op: Operation, key: str) -> None:
+        fact = self.checks.get(key, {}).get(op.name.lower()) if op.name else None
+        if fact is not None:
+            fact.validated = True
+
+    def _drop_constraint(self, op: Operation, key: str) -> None:
+        for name in op.names or [op.name]:
+            if name:
+                self.checks.get(key, {}).pop(name.lower(), None)
+
+    def _rename_constraint(self, op: Operation, key: str) -> None:
+        checks = self.checks.get(key, {})
+        if op.name and op.new_name and op.name.lower() in checks:
+            checks[op.new_name.lower()] = checks.pop(op.name.lower())
+
+    def _object(self, op: Operation, key: str) -> None:
+        if op.object_type == "function":
             self._function(op)
-        elif kind == "rename_constraint" and op.name and op.new_name:
-            checks = self.checks.get(key, {})
-            if op.name.lower() in checks:
-                checks[op.new_name.lower()] = checks.pop(op.name.lower())
 
     def _function(self, op: Operation) -> None:
         names = op.names or ([op.name] if op.name else [])
@@ -212,3 +232,24 @@ class SchemaState:
     def digest(self) -> str:
         blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
+
+
+# What each operation kind does to the state (kinds not listed change nothing).
+_APPLY = {
+    "create_table": SchemaState._create_table,
+    "create_table_as": SchemaState._create_table_as,
+    "drop_table": SchemaState._drop_table,
+    "rename_table": SchemaState._rename_table,
+    "add_column": SchemaState._add_column,
+    "drop_column": SchemaState._drop_column,
+    "rename_column": SchemaState._rename_column,
+    "alter_column_type": SchemaState._alter_column_type,
+    "add_constraint": SchemaState._add_constraint_op,
+    "validate_constraint": SchemaState._validate_constraint,
+    "drop_constraint": SchemaState._drop_constraint,
+    "rename_constraint": SchemaState._rename_constraint,
+    "create_object": SchemaState._object,
+    "alter_object": SchemaState._object,
+    "drop_object": SchemaState._object,
+    "rename_object": SchemaState._object,
+}
