@@ -124,3 +124,12 @@ def test_deployed_is_refused_for_a_release_the_schema_does_not_support(tmp_path,
     assert scalar(sqlite_url, "SELECT count(*) FROM migrator_deployments") == 0
     code, _, err = cli(["deployed", "-r", "1.x", "-d", str(project), "--database-url", sqlite_url], capsys)
     assert code == 2 and "Traceback" not in err
+
+
+def test_plan_of_an_unknown_release_says_no_revision_declares_it(tmp_path, capsys):
+    project = copy_sample(tmp_path)
+    code, out, _ = cli(["plan", "--release", "1.30.0", "-d", str(project), "--format", "json"], capsys)
+    doc = json.loads(out)
+    assert code == 0 and any("no revision declares release 1.30.0" in n and "1.3.0" in n for n in doc["notes"])
+    code, out, _ = cli(["plan", "--release", "1.3.0", "-d", str(project), "--format", "json"], capsys)
+    assert not any("no revision declares" in n for n in json.loads(out)["notes"])

@@ -282,10 +282,7 @@ def _check_release_known(ctx: Context, phase: str, v: Version, unknown_ok: bool)
     if v in declared:
         return []
     if phase == "expand":
-        newest = max(declared, default=None)
-        beyond = f"; the newest release the catalog declares is {newest}" if newest else ""
-        return [f"no revision declares release {v}: expand applies the pending expand migrations "
-                f"of releases <= {v} (none of its own){beyond}"]
+        return [deploys.undeclared_note(v, declared, "expand applies the pending expand migrations")]
     with ctx.engine.connect() as conn:
         recorded = {d.release for d in deploys.recorded(conn)}
         registered = deploys.registered_releases(conn)

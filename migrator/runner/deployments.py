@@ -68,6 +68,16 @@ def _versions(texts) -> set[Version]:
     return out
 
 
+def undeclared_note(v: Version, declared: set, what: str) -> str | None:
+    """Said when no revision declares release V (``what`` the command does with the releases
+    below it); None when one does."""
+    if v in declared:
+        return None
+    newest = max(declared, default=None)
+    beyond = f"; the newest release the catalog declares is {newest}" if newest else ""
+    return f"no revision declares release {v}: {what} of releases <= {v} (none of its own){beyond}"
+
+
 def unknown_release_message(v: Version, declared: set[Version], recorded_releases: set[str],
                             registered: set[str]) -> str | None:
     """Why contract V is refused as an unknown release, or None when V is known: declared by a

@@ -13,6 +13,7 @@ from ..releases import parse_release
 from ..script import Catalog, Revision, load_catalog
 from ..state import States
 from . import history as hist
+from .deployments import undeclared_note
 from .db import check_reachable, given_url, make_engine
 from .result import MigrationStatus, RunResult, Status, StepResult
 
@@ -58,6 +59,9 @@ def plan(config: Config, release: str, *, phase: str = "all") -> RunResult:
         raise UsageError(f"--phase must be expand, contract or all, got {phase!r}")
     catalog = load_catalog(config)
     result = RunResult("plan", str(v), dry_run=True)
+    note = undeclared_note(v, {r.release for r in catalog.revisions}, "the plan holds the pending migrations")
+    if note:
+        result.notes.append(note)
     states: States | None = None
     try:
         find_database_url(config)
