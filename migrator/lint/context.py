@@ -190,14 +190,18 @@ class MigrationContext:
     def after(self, op: Operation) -> None:
         """Record what op created, the locks it took, and the state it changed."""
         key = table_key(op.table, op.schema)
+        if op.kind in ("begin", "commit", "rollback"):
+            self.explicit_block = op.kind == "begin"
+            self.locks.clear()
+        else:
+            self._record_created(op, key)
+        if self.in_transaction(op) and op.table and op.kind not in TRANSACTION_CONTROL:
+            self._record_locks(op, key)
+        self.state.apply(op)
+
+    def _record_created(self, op: Operation, key: str) -> None:
         kind = op.kind
-        if kind == "begin":
-            self.explicit_block = True
-            self.locks.clear()
-        elif kind in ("commit", "rollback"):
-            self.explicit_block = False
-            self.locks.clear()
-        elif kind in ("create_table", "create_table_as"):
+        if kind in ("create_table", "create_table_as"):
             self.created_tables.add(key)
             for c in op.columns:
                 self.created_columns.add((key, c.name.lower()))
@@ -217,33 +221,43 @@ class MigrationContext:
             self.dropped_constraints.add(op.name.lower())
         if kind == "create_object" and op.object_type and op.name:
             self.created_objects.add((op.object_type, op.name.lower()))
-        if self.in_transaction(op) and op.table and kind not in TRANSACTION_CONTROL:
-            lock = None
-            if kind in _ACCESS_EXCLUSIVE_KINDS and not (kind == "reindex" and op.concurrently):
-                lock = ACCESS_EXCLUSIVE
-            elif kind == "add_constraint" and op.constraint is not None:
-                lock = SHARE_ROW_EXCLUSIVE if op.constraint.type == "foreign_key" else ACCESS_EXCLUSIVE
-                if op.constraint.type == "foreign_key" and op.constraint.references:
-                    self._take(table_key(op.constraint.references), SHARE_ROW_EXCLUSIVE)
-            elif kind == "create_index" and not op.concurrently:
-                lock = SHARE
-            elif kind == "lock_table":
-                mode = lock_mode(op)
-                for name in op.names or [op.table]:
-                    if mode in LOCK_RANK:
-                        self._take(qualified_key(name, op.schema), mode)
-            elif kind in ("enable_trigger", "disable_trigger") or (
-                    kind == "create_object" and op.object_type == "trigger"):
-                lock = SHARE_ROW_EXCLUSIVE
-            elif kind in ("create_object", "alter_object") and op.object_type == "policy":
-                lock = ACCESS_EXCLUSIVE
-            elif kind == "detach_partition" and not op.concurrently and op.value != "FINALIZE":
-                lock = ACCESS_EXCLUSIVE
-            if kind in ("attach_partition", "detach_partition") and op.names:
-                self._take(qualified_key(op.names[0]), ACCESS_EXCLUSIVE)
-            if lock:
-                self._take(key, lock)
-        self.state.apply(op)
+
+    def _record_locks(self, op: Operation, key: str) -> None:
+        """The locks ``op`` takes inside the transaction: on its table, and on the tables it
+        references (a foreign key's target, LOCK TABLE's list, the partition it attaches)."""
+        lock = self._lock_on_table(op)
+        if op.kind in ("attach_partition", "detach_partition") and op.names:
+            self._take(qualified_key(op.names[0]), ACCESS_EXCLUSIVE)
+        if lock:
+            self._take(key, lock)
+
+    def _lock_on_table(self, op: Operation) -> str | None:
+        """The lock ``op`` takes on its own table (None: none that matters); LOCK TABLE and a
+        foreign key's target are taken here, in statement order."""
+        kind = op.kind
+        if kind in _ACCESS_EXCLUSIVE_KINDS and not (kind == "reindex" and op.concurrently):
+            return ACCESS_EXCLUSIVE
+        if kind == "add_constraint" and op.constraint is not None:
+            foreign = op.constraint.type == "foreign_key"
+            if foreign and op.constraint.references:
+                self._take(table_key(op.constraint.references), SHARE_ROW_EXCLUSIVE)
+            return SHARE_ROW_EXCLUSIVE if foreign else ACCESS_EXCLUSIVE
+        if kind == "create_index" and not op.concurrently:
+            return SHARE
+        if kind == "lock_table":
+            mode = lock_mode(op)
+            for name in op.names or [op.table]:
+                if mode in LOCK_RANK:
+                    self._take(qualified_key(name, op.schema), mode)
+            return None
+        if kind in ("enable_trigger", "disable_trigger") or (
+                kind == "create_object" and op.object_type == "trigger"):
+            return SHARE_ROW_EXCLUSIVE
+        if kind in ("create_object", "alter_object") and op.object_type == "policy":
+            return ACCESS_EXCLUSIVE
+        if kind == "detach_partition" and not op.concurrently and op.value != "FINALIZE":
+            return ACCESS_EXCLUSIVE
+        return None
 
     def _take(self, key: str, lock: str) -> None:
         held = self.locks.get(key)
