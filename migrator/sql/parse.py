@@ -262,52 +262,51 @@ def _map(tree, stmt: Statement, full_sql: str | None = None) -> list[Operation] 
         return Operation(kind=kind, loc=stmt.loc, sql=sql, in_transaction=stmt.in_transaction,
                          **facts)
 
-    if isinstance(tree, exp.Alter):
-        return _map_alter(tree, op)
-    if isinstance(tree, exp.Create):
-        return _map_create(tree, op)
-    if isinstance(tree, exp.Drop):
-        return _map_drop(tree, op)
-    if isinstance(tree, (exp.Update, exp.Delete, exp.Insert)):
-        return _cte_writes(tree, op) + [_dml(tree, op)]
-    if isinstance(tree, exp.Merge):
-        schema, table = _table(tree.this)
-        on = tree.args.get("on")
-        return [op("update", table=table, schema=schema, has_where=on is not None,
-                   where_sql=_sql(on), reason="MERGE")]
-    if isinstance(tree, exp.TruncateTable):
-        tables = [_table(t) for t in tree.expressions]
-        option = str(tree.args.get("option") or "").upper()
-        return [op("truncate", table=tables[0][1] if tables else None,
-                   schema=tables[0][0] if tables else None,
-                   names=[t for _, t in tables if t], cascade=option == "CASCADE")]
-    if isinstance(tree, exp.Set):
-        return _map_set(tree, op)
-    if isinstance(tree, exp.Copy):
-        schema, table = _table(tree.this)
-        return [op("copy", table=table, schema=schema)]
-    if isinstance(tree, exp.Analyze):
-        tables = [_table(t) for t in tree.args.get("tables") or []] if "tables" in tree.args else []
-        t = tables[0] if tables else (None, None)
-        return [op("analyze", table=t[1], schema=t[0], names=[n for _, n in tables if n])]
-    if isinstance(tree, exp.Transaction):
-        return [op("begin")]
-    if isinstance(tree, exp.Commit):
-        return [op("commit")]
-    if isinstance(tree, exp.Rollback):
-        sp = tree.args.get("savepoint")
-        if sp:
-            return [op("savepoint", name=_ident(sp))]
-        return [op("rollback")]
-    if isinstance(tree, exp.Comment):
-        return [op("comment", object_type=str(tree.args.get("kind") or "").lower() or None)]
-    if isinstance(tree, exp.Grant):
-        return [op("grant", **_securable(tree))]
-    if isinstance(tree, exp.Revoke):
-        return [op("revoke", **_securable(tree))]
-    if isinstance(tree, exp.Query):
-        return _map_query(tree, op)
+    for types, mapper in _MAPPERS:  # in order: the first type that matches decides
+        if isinstance(tree, types):
+            return mapper(tree, op)
     return None
+
+
+def _map_dml(tree, op) -> list[Operation]:
+    return _cte_writes(tree, op) + [_dml(tree, op)]
+
+
+def _map_merge(tree, op) -> list[Operation]:
+    schema, table = _table(tree.this)
+    on = tree.args.get("on")
+    return [op("update", table=table, schema=schema, has_where=on is not None,
+               where_sql=_sql(on), reason="MERGE")]
+
+
+def _map_truncate(tree, op) -> list[Operation]:
+    tables = [_table(t) for t in tree.expressions]
+    option = str(tree.args.get("option") or "").upper()
+    return [op("truncate", table=tables[0][1] if tables else None,
+               schema=tables[0][0] if tables else None,
+               names=[t for _, t in tables if t], cascade=option == "CASCADE")]
+
+
+def _map_copy(tree, op) -> list[Operation]:
+    schema, table = _table(tree.this)
+    return [op("copy", table=table, schema=schema)]
+
+
+def _map_analyze(tree, op) -> list[Operation]:
+    tables = [_table(t) for t in tree.args.get("tables") or []] if "tables" in tree.args else []
+    t = tables[0] if tables else (None, None)
+    return [op("analyze", table=t[1], schema=t[0], names=[n for _, n in tables if n])]
+
+
+def _map_rollback(tree, op) -> list[Operation]:
+    sp = tree.args.get("savepoint")
+    if sp:
+        return [op("savepoint", name=_ident(sp))]
+    return [op("rollback")]
+
+
+def _map_comment(tree, op) -> list[Operation]:
+    return [op("comment", object_type=str(tree.args.get("kind") or "").lower() or None)]
 
 
 def _dml(tree, op) -> Operation:
@@ -740,3 +739,24 @@ def _map_alter_other(kind, schema, name, exists, actions, op) -> list[Operation]
     if object_type == "function":
         o.volatility = pgfacts.routine_volatility(o.sql, creating=False)
     return [o]
+
+
+# How each kind of sqlglot tree maps to operations, tried in this order (_map).
+_MAPPERS = (
+    (exp.Alter, _map_alter),
+    (exp.Create, _map_create),
+    (exp.Drop, _map_drop),
+    ((exp.Update, exp.Delete, exp.Insert), _map_dml),
+    (exp.Merge, _map_merge),
+    (exp.TruncateTable, _map_truncate),
+    (exp.Set, _map_set),
+    (exp.Copy, _map_copy),
+    (exp.Analyze, _map_analyze),
+    (exp.Transaction, lambda tree, op: [op("begin")]),
+    (exp.Commit, lambda tree, op: [op("commit")]),
+    (exp.Rollback, _map_rollback),
+    (exp.Comment, _map_comment),
+    (exp.Grant, lambda tree, op: [op("grant", **_securable(tree))]),
+    (exp.Revoke, lambda tree, op: [op("revoke", **_securable(tree))]),
+    (exp.Query, _map_query),
+)
