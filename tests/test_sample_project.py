@@ -80,11 +80,19 @@ def test_models_describe_the_schema_the_migrations_end_in(tmp_path):
     assert api.expand(config, "1.3.0").ok
     api.deployed(config, "1.3.0")
     assert api.contract(config, "1.3.0").ok
+    # Another test in this process may have imported a different project's ``app`` package
+    # (the runner imports revisions, and revisions import their app): read this copy's models.
+    stale = {name: mod for name, mod in sys.modules.items() if name == "app" or name.startswith("app.")}
+    for name in stale:
+        del sys.modules[name]
     sys.path.insert(0, str(project))
     try:
         from app.models import Base
     finally:
         sys.path.remove(str(project))
+        for name in [n for n in sys.modules if n == "app" or n.startswith("app.")]:
+            del sys.modules[name]
+        sys.modules.update(stale)
     for table in Base.metadata.sorted_tables:
         db = columns(url, table.name)
         assert set(db) == {c.name for c in table.columns}, table.name
