@@ -256,3 +256,28 @@ def test_adopt_writes_into_tool_migrator_of_a_migrator_toml_that_uses_it(tmp_pat
 
     config = load_config(project, environ={})
     assert config.baseline == LAST and config.lock_timeout_ms == 1500
+
+
+def test_an_untagged_revision_after_the_baseline_is_a_lint_error_naming_its_file(tmp_path, capsys,
+                                                                              monkeypatch):
+    project = write_project(tmp_path / "shop", "sqlite:///unused.db")
+    monkeypatch.chdir(project)
+    code, _, err = cli(["adopt"], capsys)
+    assert code == 0, err
+    late = project / "migrations" / "versions" / "zz_untagged_after_baseline.py"
+    late.write_text(
+        "from alembic import op\nimport sqlalchemy as sa\n\n"
+        f'revision = "zz_late"\ndown_revision = "{LAST}"\n\n\n'
+        "def upgrade():\n    op.add_column(\"accounts\", sa.Column(\"memo\", sa.Text(), nullable=True))\n\n\n"
+        "def downgrade():\n    op.drop_column(\"accounts\", \"memo\")\n")
+    code, doc, _ = lint_json(capsys)
+    assert code == 1
+    [late_doc] = [m for m in doc["migrations"] if m["revision"] == "zz_late"]
+    [finding] = [f for f in late_doc["findings"] if f["rule"] == "missing-phase-tag"]
+    assert finding["severity"] == "error" and finding["path"].endswith("zz_untagged_after_baseline.py")
+    # the baseline's own untagged revisions stay quiet, even when shown
+    code, doc, _ = lint_json(capsys, "--include-baseline")
+    baseline_tag_findings = [f for m in doc["migrations"] if m["revision"] != "zz_late"
+                             for f in m["findings"] if f["rule"] == "missing-phase-tag"
+                             and f["severity"] == "error"]
+    assert baseline_tag_findings == []

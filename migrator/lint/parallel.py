@@ -15,9 +15,10 @@ reach them without pickling; only results travel back."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
-from ..model import LintedMigration, LintReport
+from ..model import LintedMigration, LintReport, Severity
 from ..sources import warn_on_stderr
 from ..script.catalog import baseline_revisions
 from .cache import LintCache, chain_key, run_key, run_prefix
@@ -219,11 +220,27 @@ def lint_paths(paths: list[str], config, *, stdin_text: str | None = None, use_c
         cwd = Path.cwd()
         report.migrations = [m for m in report.migrations if is_changed(m.source.path, changed, cwd)]
         report.files = len({m.source.path for m in report.migrations})
-    if config.baseline and not include_baseline:
-        released = baseline_revisions(config)
+    released = baseline_revisions(config) if config.baseline else set()
+    if released and not include_baseline:
         kept = [m for m in report.migrations if m.source.revision not in released]
         report.baseline_hidden = len(report.migrations) - len(kept)
         if report.baseline_hidden:
             report.migrations = kept
             report.files = len({m.source.path for m in kept})
+    if released:
+        _untagged_after_baseline_is_an_error(report, released)
     return report
+
+
+def _untagged_after_baseline_is_an_error(report: LintReport, released: set[str]) -> None:
+    """Once a baseline is adopted, only its revisions may go untagged: a later revision without
+    a phase cannot be placed by the runner, so its warning becomes an error naming the file."""
+    for m in report.migrations:
+        if m.source.revision is None or m.source.revision in released:
+            continue
+        m.findings = [
+            replace(f, severity=Severity.ERROR,
+                    message=f"{f.message} (revisions after the adopted baseline must be tagged)")
+            if f.rule == "missing-phase-tag" and f.severity is Severity.WARNING else f
+            for f in m.findings
+        ]
