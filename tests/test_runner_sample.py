@@ -213,3 +213,28 @@ def test_rerunning_expand_resumes_a_backfill_an_interrupted_run_left_unfinished(
     assert any(n.startswith("resumed backfill") and "finished" in n for n in r.notes), r.notes
     assert scalar(db_url, "SELECT count(*) FROM users WHERE full_name IS NULL") == 0
     assert evaluate("ready", "1.1.0", url=db_url, config=config).verdict == "pass"
+
+
+def test_plan_shows_each_steps_lint_verdict_and_names_what_expand_will_refuse(tmp_path, capsys,
+                                                                              monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("MIGRATOR_DATABASE_URL", raising=False)
+    project = copy_sample(tmp_path)
+    ini = project / "alembic.ini"
+    ini.write_text(re.sub(r"^sqlalchemy\.url\s*=.*\n", "", ini.read_text(), flags=re.M))
+    (project / "migrations" / "versions" / "e140_truncate_orders.py").write_text(
+        '"""a careless expand"""\nfrom alembic import op\n\n'
+        'revision = "e140_truncate_orders"\ndown_revision = "e120_relax_name_columns"\n'
+        'phase = "expand"\nrelease = "1.4.0"\n\n\n'
+        'def upgrade():\n    op.execute("TRUNCATE orders")\n\n\ndef downgrade():\n    pass\n')
+    code, out, err = cli(["plan", "-r", "1.4.0", "--phase", "expand", "-d", str(project),
+                          "--format", "json"], capsys)
+    assert code == 0, err
+    verdicts = {m["revision"]: m["lint"]["verdict"] for m in json.loads(out)["migrations"]}
+    assert verdicts["e140_truncate_orders"] == "rejected"
+    assert verdicts["e100_create_tables"] in ("clean", "warnings")
+    [step] = [m for m in json.loads(out)["migrations"] if m["revision"] == "e140_truncate_orders"]
+    assert any("truncate" in e and "e140_truncate_orders.py:11" in e for e in step["lint"]["errors"]), step["lint"]
+    code, out, err = cli(["plan", "-r", "1.4.0", "--phase", "expand", "-d", str(project)], capsys)
+    assert code == 0, err
+    assert "lint: rejected: expand will refuse it" in out

@@ -335,6 +335,15 @@ def plan(release, phase, sql_only, fmt, **kw):
     click.echo(f"plan {result.release}:")
     for i, s in enumerate(result.steps, 1):
         click.echo(f"{i:>3}. {s.phase:<8} {s.release:<8} {s.revision}  {s.message}")
+        if s.lint is not None:
+            verdict = s.lint["verdict"]
+            if verdict == "rejected":
+                verdict += f": {s.phase} will refuse it (fix it, or --override-lint {s.revision} --reason '...')"
+            elif verdict == "warnings":
+                verdict = f"{count(s.lint['warnings'], 'warning')}"
+            click.echo(f"       lint: {verdict}")
+            for e in s.lint["errors"][:5]:
+                click.echo(f"         {e}")
         for stmt in s.sql:
             for line in stmt.splitlines():
                 click.echo(f"       {line}")

@@ -25,6 +25,10 @@ class StepResult:
     repaired: list[str] = field(default_factory=list)  # INVALID indexes dropped before retrying
     backfills: list[dict] = field(default_factory=list)
     sql: list[str] = field(default_factory=list)  # plan only
+    # plan only: the linter's verdict on this step, as `expand`/`contract` will judge it before
+    # applying ({"verdict": "clean" | "warnings" | "rejected" | "baseline" | "not linted",
+    # "errors": ["path:line:col: rule: message", ...], "warnings": N})
+    lint: dict | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -8,7 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import Config, find_database_url
-from ..errors import UsageError
+from ..errors import MigratorError, UsageError
+from ..model import Severity
 from ..releases import parse_release
 from ..script import Catalog, Revision, load_catalog
 from ..state import States
@@ -86,7 +87,39 @@ def plan(config: Config, release: str, *, phase: str = "all") -> RunResult:
         for step in _planned(revs):
             step.sql = _render_sql(catalog, catalog.get(step.revision), config)
             result.steps.append(step)
+    _lint_verdicts(catalog, config, result)
     return result
+
+
+def _lint_verdicts(catalog: Catalog, config: Config, result: RunResult) -> None:
+    """Give each planned step the verdict the runner's lint check will reach before applying it
+    (same linter, same whole-project context, same cache), so the plan never lists a step as
+    if it would run while `expand` is going to refuse it."""
+    if not result.steps:
+        return
+    from ..lint.parallel import lint_paths  # the linter is loaded only when there is a plan
+
+    try:
+        report = lint_paths([str(catalog.script_location)], config, include_baseline=True)
+    except MigratorError as e:
+        for step in result.steps:
+            step.lint = {"verdict": "not linted", "errors": [str(e)], "warnings": 0}
+        return
+    by_rev = {m.source.revision: m for m in report.migrations if m.source.revision}
+    for step in result.steps:
+        rev = catalog.get(step.revision)
+        linted = by_rev.get(step.revision)
+        if rev is not None and rev.is_baseline:
+            step.lint = {"verdict": "baseline", "errors": [], "warnings": 0}
+            continue
+        if linted is None:
+            step.lint = {"verdict": "not linted", "errors": [], "warnings": 0}
+            continue
+        errors = [f"{f.loc.path}:{f.loc.line}:{f.loc.column}: {f.rule}: {f.message}"
+                  for f in linted.findings if f.severity is Severity.ERROR]
+        warnings = sum(1 for f in linted.findings if f.severity is Severity.WARNING)
+        verdict = "rejected" if errors else ("warnings" if warnings else "clean")
+        step.lint = {"verdict": verdict, "errors": errors, "warnings": warnings}
 
 
 def _render_sql(catalog: Catalog, rev: Revision, config: Config) -> list[str]:
