@@ -69,7 +69,7 @@ else:
 
 MIGRATOR_TOML = '''# migrator's settings (docs/configuration.md); MIGRATOR_* variables and flags override them.
 alembic_ini = "alembic.ini"
-# database_url comes from --database-url, MIGRATOR_DATABASE_URL or DATABASE_URL
+# database_url: --database-url, MIGRATOR_DATABASE_URL or DATABASE_URL, else sqlalchemy.url in alembic.ini
 lock_timeout_ms = 2000        # no migration statement waits longer than this for a lock
 retry_attempts = 8            # then retry with exponential backoff and jitter ...
 retry_max_total = 120.0       # ... for at most this many seconds

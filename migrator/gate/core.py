@@ -17,7 +17,7 @@ from packaging.version import InvalidVersion, Version
 
 from ..config import Config
 from ..dberrors import REJECTED, classify, reason
-from ..dburl import redact_text
+from ..dburl import NO_URL, redact_text
 from ..errors import UsageError
 from ..releases import parse_release, release_label
 from ..script import Catalog, find_project, load_catalog
@@ -362,7 +362,7 @@ def _read(engine, url: str | None, *, with_instances: bool) -> Snapshot:
     import psycopg
 
     if engine is None and not url:
-        raise UsageError("no database URL: pass --database-url or set MIGRATOR_DATABASE_URL or DATABASE_URL")
+        raise UsageError(NO_URL)
     libpq = libpq_url(url) if engine is None else None
     try:
         if libpq is not None:
