@@ -212,3 +212,61 @@ def test_windows_line_endings_and_byte_order_mark():
     out = split_sql("\ufeffSELECT 1;\r\n  SELECT 2;\r\n", "win.sql")
     assert [s.sql for s in out] == ["SELECT 1", "SELECT 2"]
     assert [(s.loc.line, s.loc.column) for s in out] == [(1, 1), (2, 3)]
+
+
+# ---- property: the fast scan splits exactly as the splitter it replaced -----------------------
+from tests.support import split_reference  # noqa: E402
+
+# Pieces that change the lexical state (or look as if they might) next to plain text, so
+# random joins produce E-strings after words, tags inside identifiers, nested comments,
+# unterminated quotes, COPY data, BEGIN ATOMIC bodies and transaction control.
+_LEXEMES = ["e'", "E'", "'", "''", '"', "\\", "\\'", "$", "$$", "$a$", "$b1$", "a$", "x$y$",
+            "--", "/*", "*/", "/", "-", ";", "\n", "\r\n", " ", "\t", "\ufeff", "é", "_",
+            "type", "e", "1", "BEGIN", "begin atomic", "END", "COMMIT", "ROLLBACK TO s",
+            "START TRANSACTION", "create function f() returns int ", "case", "copy t from stdin",
+            "\\.", "\\connect db", "PREPARE TRANSACTION 'x'", "SELECT "]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(_LEXEMES), max_size=40), st.booleans())
+def test_fast_scan_equals_the_reference_splitter(pieces, wrapped):
+    text = "".join(pieces)
+    got = split_sql(text, "f.sql", wrapped=wrapped)
+    want = split_reference.split_sql(text, "f.sql", wrapped=wrapped)
+    assert got == want
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from("eE'\"$a_1;-/*\\\n .é"), max_size=60), st.booleans())
+def test_fast_scan_equals_the_reference_splitter_on_any_characters(text, wrapped):
+    assert split_sql(text, "f.sql", wrapped=wrapped) == split_reference.split_sql(
+        text, "f.sql", wrapped=wrapped)
+
+
+_SCRIPT = """\ufeff-- migrator: phase=expand
+/* header /* nested; */ still; */
+CREATE TABLE t (id bigint, note text DEFAULT 'it''s; fine', "odd;name" int);
+INSERT INTO t VALUES (1, E'a\\';b', $q$ ; $$ ; $q$), (2, type'x', a$b$);
+CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+  IF NEW.x THEN RAISE NOTICE 'x;'; END IF; RETURN NEW;
+END $body$;
+CREATE FUNCTION g(a int) RETURNS int LANGUAGE sql BEGIN ATOMIC
+  SELECT CASE WHEN a > 0 THEN 1 ELSE 0 END; SELECT 2;
+END;
+BEGIN; CREATE INDEX CONCURRENTLY i ON t (id); COMMIT;
+COPY t (id, note) FROM stdin;
+3\tsemi; colon
+\\.
+\\connect other
+START TRANSACTION; ROLLBACK TO SAVEPOINT s; END;
+SELECT 'unterminated;
+"""
+
+
+@pytest.mark.parametrize("wrapped", [True, False])
+def test_fast_scan_equals_the_reference_splitter_on_a_realistic_script(wrapped):
+    for text in (_SCRIPT, _SCRIPT.replace("\n", "\r\n"), CHUNK * 50):
+        got = split_sql(text, "f.sql", wrapped=wrapped)
+        assert got == split_reference.split_sql(text, "f.sql", wrapped=wrapped)
+    assert len(split_sql(_SCRIPT, "f.sql")) == 12

@@ -2,7 +2,10 @@
 
 One linear scan: a regular expression jumps to the next character that can change the lexical
 state (quote, comment start, dollar tag, semicolon) and each quoted or commented region is
-skipped with ``str.find``, so the cost is proportional to the file size.
+skipped with ``str.find``, so the cost is proportional to the file size. The expression has no
+look-behind, so the regex engine can skip to the next of those characters in C; the two
+look-behind conditions (``E'`` and a dollar tag must not continue a word) are checked on the
+few candidates it stops at.
 """
 
 from __future__ import annotations
@@ -11,12 +14,16 @@ import re
 
 from migrator.model import Location, Statement
 
-# The next token that matters for splitting. E'...' must come before the plain quote; the
-# look-behinds keep identifiers such as ``type'`` or ``a$b$`` from starting a string or tag.
+# The next token that matters for splitting. A quote right after an ``e``/``E`` that does not
+# continue a word opens an E'...' string; a dollar tag right after a word character or ``$``
+# (``a$b$``) is part of an identifier: both checked with _WORDISH where the scan stops.
 _NEXT = re.compile(
-    r"""--|/\*|(?<![\w$])[eE]'|'|"|(?<![\w$])\$(?:[A-Za-z_\x80-\U0010ffff][\w\x80-\U0010ffff]*)?\$|;"""
+    r"""--|/\*|'|"|\$(?:[A-Za-z_\x80-\U0010ffff][\w\x80-\U0010ffff]*)?\$|;"""
 )
-_SPACE = re.compile(r"\s*")
+_WORDISH = re.compile(r"[\w$]")
+# White space and -- comments (up to and including their newline), in one match; /* comments
+# nest, so _skip_space_and_comments skips them with _skip_block_comment.
+_GAP = re.compile(r"(?:\s++|--[^\n]*+\n?)*+")
 _COMMENT_EDGE = re.compile(r"/\*|\*/")
 _ESTRING_EDGE = re.compile(r"[\\']")
 _FIRST_WORDS = re.compile(r"[A-Za-z_]+")
@@ -65,16 +72,11 @@ def _skip_estring(text: str, pos: int) -> int:
 
 
 def _skip_space_and_comments(text: str, pos: int) -> int:
-    n = len(text)
-    while pos < n:
-        pos = _SPACE.match(text, pos).end()
-        if text.startswith("--", pos):
-            pos = _skip_line(text, pos + 2)
-        elif text.startswith("/*", pos):
-            pos = _skip_block_comment(text, pos + 2)
-        else:
-            break
-    return pos
+    while True:
+        pos = _GAP.match(text, pos).end()
+        if not text.startswith("/*", pos):
+            return pos
+        pos = _skip_block_comment(text, pos + 2)
 
 
 _COPY_FROM_STDIN = re.compile(r"\s*copy\b[^;]*\bfrom\s+stdin\b", re.IGNORECASE)
@@ -123,13 +125,15 @@ class _Lines:
 
 _TX_BEGIN = {"BEGIN", "START"}
 _TX_END = {"COMMIT", "END", "ROLLBACK", "ABORT"}
+_TX_WORDS = _TX_BEGIN | _TX_END | {"PREPARE"}
 
 
 def _transaction_word(sql: str) -> str | None:
     """'begin' / 'end' when the statement opens or closes a transaction block."""
+    first = _FIRST_WORDS.search(sql, 0, 40)
+    if first is None or first.group().upper() not in _TX_WORDS:
+        return None  # most statements: one search, no list of words
     words = _FIRST_WORDS.findall(sql[:40])
-    if not words:
-        return None
     first = words[0].upper()
     second = words[1].upper() if len(words) > 1 else ""
     if first == "BEGIN" and second not in ("ATOMIC",):
@@ -170,7 +174,9 @@ def split_sql(text: str, path: str, wrapped: bool = True) -> list[Statement]:
     if text.startswith("\ufeff"):  # a byte-order mark is not a column
         pos = lines.line_start = 1
     start = -1
+    c_head = False
     search = _NEXT.search
+    wordish = _WORDISH.match
     while pos < n:
         if start < 0:
             pos = _skip_space_and_comments(text, pos)
@@ -184,6 +190,8 @@ def split_sql(text: str, path: str, wrapped: bool = True) -> list[Statement]:
                 pos = _skip_line(text, pos)
                 continue
             start = pos
+            # Only a statement starting with c/C can be CREATE FUNCTION ... BEGIN ATOMIC or COPY.
+            c_head = text[pos] in "cC"
         m = search(text, pos)
         if m is None:
             found.append((start, n))
@@ -191,12 +199,13 @@ def split_sql(text: str, path: str, wrapped: bool = True) -> list[Statement]:
             break
         tok = m.group()
         end = m.end()
+        at = m.start()
         if tok == ";":
-            if _inside_atomic_body(text, start, m.start()):
+            if c_head and _inside_atomic_body(text, start, at):
                 pos = end
                 continue
-            found.append((start, m.start()))
-            if _COPY_FROM_STDIN.match(text, start, m.start()):
+            found.append((start, at))
+            if c_head and _COPY_FROM_STDIN.match(text, start, at):
                 end = _skip_copy_data(text, end)
             start = -1
             pos = end
@@ -205,33 +214,36 @@ def split_sql(text: str, path: str, wrapped: bool = True) -> list[Statement]:
         elif tok == "/*":
             pos = _skip_block_comment(text, end)
         elif tok == "'":
-            pos = _skip_quoted(text, end, "'")
+            if at > pos and text[at - 1] in "eE" and not (at > 1 and wordish(text, at - 2)):
+                pos = _skip_estring(text, end)  # E'...': backslash escapes
+            else:
+                pos = _skip_quoted(text, end, "'")
         elif tok == '"':
             pos = _skip_quoted(text, end, '"')
-        elif tok[0] == "$":
+        elif at and wordish(text, at - 1):  # a$b$: part of an identifier, not a tag
+            pos = at + 1
+        else:  # $tag$ ... $tag$
             close = text.find(tok, end)
             pos = n if close < 0 else close + len(tok)
-        else:  # E'
-            pos = _skip_estring(text, end)
     if start >= 0:
         found.append((start, n))
 
     statements: list[Statement] = []
     explicit = False
     marks: list[str | None] = []
+    at = lines.at
     for s, e in found:
         sql = text[s:e].rstrip()
         if not sql:
             continue
-        line, column = lines.at(s)
+        line, column = at(s)
         mark = _transaction_word(sql)
-        explicit = explicit or mark is not None
+        if mark is not None:
+            explicit = True
         marks.append(mark)
-        statements.append(Statement(sql=sql, loc=Location(path, line, column)))
+        statements.append(Statement(sql, Location(path, line, column), wrapped))
 
     if not explicit:
-        for st in statements:
-            st.in_transaction = wrapped
         return statements
     # A wrapped script starts inside the runner's transaction: what runs before its first
     # COMMIT is in that transaction; after it, statements outside BEGIN ... COMMIT autocommit.
