@@ -230,6 +230,11 @@ class LintCache:
         if self.directory is not None:
             self._run[key] = encode(linted)
 
+    def put_entry(self, key: str, entry: dict) -> None:
+        """Keep a result already encoded by :func:`encode` (e.g. by a forked helper)."""
+        if self.directory is not None:
+            self._run[key] = entry
+
     def save(self, keys: list[str] | None = None, name: str | None = None, run: dict | None = None) -> None:
         """Write this run's entries as one file, named ``name`` (a run key) or after its keys;
         ``run`` adds the whole report's fields."""

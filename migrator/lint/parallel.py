@@ -1,145 +1,380 @@
-"""Linting many migrations fast: the result cache first, then the misses in a process pool.
+"""Linting many migrations fast: the result cache first, then the misses split between this
+process and, where idle cores make it pay, forked helpers.
 
-The schema state is sequential (migration N starts from N-1's state-out), but what advances it is
-only the operations, in order (``SchemaState.apply``), and parsing is state-free. So a large run
-goes in two rounds over contiguous chunks of the migrations:
+The schema state is sequential (migration N starts from N-1's state-out), but parsing, the
+expensive part, is state-free. So the migrations still to lint are cut into contiguous
+segments, one per process; this process takes the first, each forked helper one of the later:
 
-1. workers parse their chunk (sqlglot: the expensive part) and send the operations back;
-2. the parent walks all operations in order through ``SchemaState.apply`` (cheap) to get the
-   state at each chunk's start, then workers run the rules over their chunk from that state.
+1. every process parses its segment at once (helpers in parallel with this process);
+2. this process lints its segment exactly as one process would (parse + rules, the state
+   advanced in place), then sends its state-out to helper 1, which lints its already-parsed
+   segment from that state, sends its own state-out to helper 2, and so on.
 
-Cached results are replayed into the state from their stored operations, so a partially cached
-run parses only what it has not seen. Workers are forked, so sources, operations and states
-reach them without pickling; only results travel back."""
+The rules pass is cheap next to parsing, so the segments are sized (from characters of SQL)
+for every process to finish parsing when its predecessor's state arrives. The state a helper
+starts from is the one the rules pass itself left (never a separate replay that could drift
+from it). Helpers are forked, so sources and configuration reach them without pickling; only
+the state (small) and the results travel, streamed in batches that this process decodes while
+the helpers still work: phase and findings, and the operations or their cache entries only when
+the caller needs them. A helper that fails costs time, not results: this process lints its
+segment itself."""
 
 from __future__ import annotations
 
+import gc
 import os
+import pickle
+import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
 from ..model import LintedMigration, LintReport, Severity
 from ..sources import warn_on_stderr
 from ..script.catalog import baseline_revisions
-from .cache import LintCache, chain_key, run_key, run_prefix
+from .cache import LintCache, chain_key, encode, run_key, run_prefix
 
-# Measured on a 2-core machine (benchmarks/lint_bench.py): parsing costs about 2.5 us of CPU a
-# character of SQL, and a pool adds about 40% on top (forking, sending every operation back,
-# the parent's pass over the state), so a worker pays off only with a core of its own to run on
-# and about a second of parsing to do.
-CHARS_PER_WORKER = 400_000
+# Measured on a 2-core machine (benchmarks/lint_bench.py's real-shaped and synthetic corpora,
+# per file, CPU seconds): parsing and linting cost ~150 us a statement plus ~0.3 us a character
+# of SQL, the rules pass about a quarter of what parsing costs, and each helper a fixed ~30 ms
+# (fork, copy-on-write faults, pipes, its last batch) plus ~0.05 us a character to send its
+# results back. A helper is forked only when the time it saves is well above that.
+SECONDS_PER_STATEMENT = 150e-6
+SECONDS_PER_CHAR = 0.3e-6
+RULES_OVER_PARSE = 0.25
+HELPER_COST_S = 0.03
+SEND_SHARE = 0.05  # sending a result back costs ~5% of linting it
+MIN_GAIN_S = 0.1  # below this a prediction is noise: stay in one process
+MAX_PROCESSES = 8
+_BATCH = 64  # migrations a helper lints between two sends
 
-# What forked workers read (set in the parent just before the pool forks).
-_JOB: dict = {}
 
+# ------------------------------------------------------------------ how many processes
 
-def _idle_cpus() -> int:
-    """CPUs this process may use that are not already busy (1-minute load average)."""
+def _usable_cpus() -> int:
+    """CPUs this process may run on: its affinity mask, bounded by a cgroup CPU quota."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    for path, parse in (("/sys/fs/cgroup/cpu.max", lambda t: t.split()[:2]),
+                        ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", None)):
+        try:
+            with open(path, encoding="ascii") as fh:
+                text = fh.read()
+            if parse is not None:
+                quota, period = parse(text)
+            else:
+                quota = text.strip()
+                with open("/sys/fs/cgroup/cpu/cpu.cfs_period_us", encoding="ascii") as fh:
+                    period = fh.read().strip()
+            if quota not in ("max", "-1"):
+                cpus = min(cpus, max(1, -(-int(quota) // int(period))))
+            break
+        except (OSError, ValueError):
+            continue
+    return max(1, cpus)
+
+
+def _idle_ticks(cpus: set[int] | None) -> tuple[int, int] | None:
+    """(idle, total) clock ticks so far of the CPUs in ``cpus`` (all when None), from /proc/stat."""
     try:
-        busy = os.getloadavg()[0]
-    except (AttributeError, OSError):
-        busy = 0.0
-    return max(1, min(cpus, int(cpus - busy + 0.5)))
+        with open("/proc/stat", encoding="ascii") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    idle = total = 0
+    for line in lines:
+        if not line.startswith("cpu") or line[3:4] == " ":
+            continue
+        name, *fields = line.split()
+        if cpus is not None and int(name[3:]) not in cpus:
+            continue
+        ticks = [int(f) for f in fields[:8]]
+        idle += ticks[3] + ticks[4]  # idle + iowait
+        total += sum(ticks)
+    return (idle, total) if total else None
 
 
-def _workers(jobs: int | None, todo: int, chars: int = 0) -> int:
-    """``--jobs`` when given; else a pool only when it is faster than one process: at least two
-    workers, each with an idle core besides the parent's and ``CHARS_PER_WORKER`` of SQL to
-    parse. So on two cores the default is one process."""
+class IdleProbe:
+    """How many CPUs sat idle while this process worked (from its creation to :meth:`idle_cpus`):
+    CPU time the other processes of the machine left unused, which a helper could take without
+    slowing anyone down. Created before sources are read, it measures that part of the run."""
+
+    def __init__(self) -> None:
+        self.cpus = set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+        self.start = _idle_ticks(self.cpus)
+
+    def idle_cpus(self) -> float | None:
+        """Idle CPUs on average over the window, or None when it is too short to tell (< 0.2
+        CPU-seconds of ticks) or /proc/stat is missing."""
+        end = _idle_ticks(self.cpus)
+        if self.start is None or end is None:
+            return None
+        idle, total = end[0] - self.start[0], end[1] - self.start[1]
+        n = len(self.cpus) if self.cpus else (os.cpu_count() or 1)
+        if total < 20 * n:  # ticks are 10 ms: too few to measure
+            return None
+        return n * idle / total
+
+
+def _idle_cpus(probe: IdleProbe | None) -> float:
+    """CPUs idle besides the one this process runs on: measured by ``probe`` when it can, else
+    the CPUs the 1-minute load average leaves free."""
+    idle = probe.idle_cpus() if probe is not None else None
+    if idle is None:
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):
+            return 0.0
+        idle = _usable_cpus() - 1 - load
+    return max(0.0, min(float(_usable_cpus() - 1), idle))
+
+
+def _weights(processes: int) -> list[float]:
+    """Share of the SQL for each process (this one first) so that each finishes parsing when
+    the state from the process before it arrives: this one parses and lints its share, helper j
+    only parses while waiting, then lints (the rules cost ``RULES_OVER_PARSE`` of parsing)."""
+    r = 1 + RULES_OVER_PARSE
+    w = [1 / r] + [r ** (j - 1) for j in range(1, processes)]
+    return [x / sum(w) for x in w]
+
+
+def cost(source) -> float:
+    """Predicted CPU seconds to parse and lint ``source`` in one process."""
+    return len(source.statements) * SECONDS_PER_STATEMENT + len(source.text) * SECONDS_PER_CHAR
+
+
+def predicted_seconds(work: float, processes: int) -> float:
+    """Predicted wall time of ``work`` CPU seconds of linting (:func:`cost`) spread over
+    ``processes`` processes as :func:`_weights` says, on as many idle CPUs."""
+    if processes <= 1:
+        return work
+    w = _weights(processes)
+    r = 1 + RULES_OVER_PARSE
+    # the last helper finishes last: the first share's parse + rules, then each helper's rules
+    # (d0 * r^(p-1), d0 = the first share's parse + rules = work * w[0])
+    last = work * w[0] * r ** (processes - 1)
+    return last + (processes - 1) * HELPER_COST_S + work * (1 - w[0]) * SEND_SHARE
+
+
+def _processes(jobs: int | None, work: float, probe: IdleProbe | None = None) -> int:
+    """``--jobs`` when given; else one process plus a helper for each idle CPU, as long as
+    each helper is predicted to save ``MIN_GAIN_S`` beyond its cost (never a helper that
+    would have to share a core with other work: that could only be slower)."""
     if jobs not in (None, 0):
-        return max(1, min(jobs, todo))
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    n = min(8, cpus - 1, _idle_cpus() - 1, chars // CHARS_PER_WORKER, todo)
-    return n if n >= 2 else 1
+        return max(1, jobs)
+    if not hasattr(os, "fork") or work < 2 * MIN_GAIN_S:
+        return 1
+    spare = int(_idle_cpus(probe) + 0.25)  # a helper wants ~3/4 of an idle CPU
+    best = 1
+    for n in range(2, min(MAX_PROCESSES, spare + 1) + 1):
+        if predicted_seconds(work, best) - predicted_seconds(work, n) < MIN_GAIN_S:
+            break
+        best = n
+    return best
 
 
-def _parse_chunk(indices: list[int]) -> list[tuple[int, list]]:
-    from .engine import parse_source
+def _bounds(sources: list, misses: list[int], processes: int) -> list[int]:
+    """Start index of each process's segment (the first is 0), and the end (last miss + 1):
+    contiguous ranges whose work to do (:func:`cost` of their misses) follows
+    :func:`_weights`. Fewer segments when there are fewer misses than processes."""
+    weights = _weights(processes)
+    costs = {i: cost(sources[i]) for i in misses}
+    total = sum(costs.values())
+    bounds, done, target, share = [0], 0.0, 0.0, 0
+    for i in misses:
+        # a new segment starts where the work done so far reaches the current share
+        while share < processes - 1 and done >= total * (target + weights[share]) and i > bounds[-1]:
+            target += weights[share]
+            share += 1
+            bounds.append(i)
+        done += costs[i]
+    return bounds + [misses[-1] + 1]
 
-    sources, version = _JOB["sources"], _JOB["config"].server_version
-    return [(i, parse_source(sources[i], version)) for i in indices]
+
+# ------------------------------------------------------------------ forked helpers
+
+def _send(fh, obj) -> None:
+    pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    fh.flush()
 
 
-def _lint_chunk(task: tuple[int, int, dict]) -> list[tuple[int, list, object, list]]:
-    """Worker: lint migrations start..stop-1 from ``state_in``. The parent already holds the
-    operations, so only what the linter changed on them travels back (field, value per op)."""
-    from .engine import lint_migration
+def _replay(state, result) -> None:
+    for op in result.operations:  # a cached result: the state this migration leaves behind
+        state.apply(op)
+
+
+def _helper(start: int, stop: int, sources: list, hits: list, config, state_in: int,
+            state_out: int | None, out: int, operations: bool, entries: bool) -> None:
+    """A forked helper: parse the misses of ``start..stop-1``, wait for the state from the
+    process before, lint, stream results to the parent and the state-out to the next."""
+    from .engine import lint_parsed, parse_source
+
+    version = config.server_version
+    parsed = {i: parse_source(sources[i], version) for i in range(start, stop) if hits[i] is None}
+    with open(out, "wb") as results:
+        with open(state_in, "rb") as fh:
+            try:
+                state = pickle.load(fh)
+            except EOFError:  # the process before failed: the parent lints this segment
+                return
+        batch = []
+        for i in range(start, stop):
+            if hits[i] is not None:
+                _replay(state, hits[i])
+                continue
+            linted = lint_parsed(sources[i], parsed.pop(i), state, config)
+            batch.append((i, linted.phase, linted.findings,
+                          linted.operations if operations else None,
+                          encode(linted) if entries else None))
+            if len(batch) >= _BATCH:
+                _send(results, batch)
+                batch = []
+        if state_out is not None:
+            with open(state_out, "wb") as fh:
+                _send(fh, state)
+        _send(results, batch)
+        _send(results, None)  # the end: everything was sent
+
+
+def _pipe() -> tuple[int, int]:
+    """A pipe with room for a state or a few batches, so writers rarely wait (Linux: 1 MiB)."""
+    r, w = os.pipe()
+    try:
+        import fcntl
+
+        fcntl.fcntl(w, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (ImportError, OSError):
+        pass
+    return r, w
+
+
+def _fork_helpers(bounds: list[int], sources: list, hits: list, config, operations: bool,
+                  entries: bool) -> tuple[list[int], list[int], int]:
+    """Fork one helper per segment after the first: (pids, result pipes, state pipe of helper 1)."""
+    segments = len(bounds) - 2
+    state_pipes = [_pipe() for _ in range(segments)]  # [j]: into helper j+1
+    result_pipes = [_pipe() for _ in range(segments)]
+    pids: list[int] = []
+    for sys_stream in (sys.stdout, sys.stderr):
+        try:
+            sys_stream.flush()
+        except (AttributeError, ValueError, OSError):
+            pass
+    for j in range(segments):
+        pid = os.fork()
+        if pid == 0:  # the helper: keep only its own pipe ends, never return
+            code = 1
+            try:
+                keep = {state_pipes[j][0], result_pipes[j][1]}
+                if j + 1 < segments:
+                    keep.add(state_pipes[j + 1][1])
+                for pair in state_pipes + result_pipes:
+                    for fd in pair:
+                        if fd not in keep:
+                            os.close(fd)
+                _helper(bounds[j + 1], bounds[j + 2], sources, hits, config, state_pipes[j][0],
+                        state_pipes[j + 1][1] if j + 1 < segments else None, result_pipes[j][1],
+                        operations, entries)
+                code = 0
+            except BaseException:  # noqa: BLE001 - reported by the parent as a missing result
+                pass
+            finally:
+                os._exit(code)
+        pids.append(pid)
+    for pair in state_pipes[1:]:
+        os.close(pair[0])
+        os.close(pair[1])
+    os.close(state_pipes[0][0])
+    for pair in result_pipes:
+        os.close(pair[1])
+    return pids, [pair[0] for pair in result_pipes], state_pipes[0][1]
+
+
+def _lint_forked(sources: list, results: list, misses: list[int], config, processes: int,
+                 cache: LintCache, keys: list[str], operations: bool) -> set[int]:
+    """Fill ``results[i]`` for every miss, this process linting the first segment and forked
+    helpers the others (module docstring). Returns the misses whose cache entry is stored
+    already (helpers encode their results' entries themselves)."""
     from .state import SchemaState
 
-    start, stop, state_in = task
-    sources, ops, hits, config = _JOB["sources"], _JOB["ops"], _JOB["hits"], _JOB["config"]
-    state = SchemaState.from_dict(state_in)
-    out = []
+    bounds = _bounds(sources, misses, processes)
+    hits = list(results)
+    stored: set[int] = set()
+    state = SchemaState()
+    if len(bounds) < 3:  # one segment: nothing to share
+        _lint_range(sources, results, hits, state, config, 0, bounds[-1])
+        return stored
+    pids, pipes, first_state = _fork_helpers(bounds, sources, hits, config, operations,
+                                             cache.enabled)
+    ok = False
+    try:
+        _lint_range(sources, results, hits, state, config, 0, bounds[1])
+        try:
+            with open(first_state, "wb") as fh:
+                _send(fh, state)
+        except BrokenPipeError:  # helper 1 is gone: _collect finds out
+            pass
+        ok = _collect(pipes, sources, results, cache, keys, stored)
+    finally:
+        for fd in pipes:
+            os.close(fd)
+        for pid in pids:
+            if not ok:
+                try:
+                    os.kill(pid, 9)
+                except OSError:
+                    pass
+            os.waitpid(pid, 0)
+    if not ok:  # a helper failed: lint the helpers' segments here, from this one's state-out
+        stored.clear()
+        _lint_range(sources, results, hits, state, config, bounds[1], bounds[-1])
+    return stored
+
+
+def _lint_range(sources: list, results: list, hits: list, state, config, start: int, stop: int) -> None:
+    """What one process does: lint ``start..stop-1`` in order from ``state`` (advanced in place),
+    replaying the operations of cached results."""
+    from .engine import lint_migration
+
     for i in range(start, stop):
         if hits[i] is not None:
-            for op in hits[i].operations:
-                state.apply(op)
-            continue
-        before = [dict(vars(op)) for op in ops[i]]
-        linted = lint_migration(sources[i], state, config, operations=ops[i])
-        if linted.operations is ops[i] and len(ops[i]) == len(before):
-            changes = [[(k, v) for k, v in vars(op).items() if before[j].get(k, _MISSING) is not v]
-                       for j, op in enumerate(ops[i])]
-            out.append((i, None, changes, linted.phase, linted.findings))
-        else:  # the engine replaced the list: send it whole
-            out.append((i, linted.operations, None, linted.phase, linted.findings))
-    return out
+            _replay(state, hits[i])
+        else:
+            results[i] = lint_migration(sources[i], state, config)
 
 
-_MISSING = object()
-
-
-def _pool(workers: int):
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
-
-
-def _chunks(indices: list[int], parts: int) -> list[list[int]]:
-    size = max(1, -(-len(indices) // parts))
-    return [indices[i:i + size] for i in range(0, len(indices), size)]
-
-
-def _lint_in_pool(sources: list, results: list, misses: list[int], config, workers: int) -> None:
-    """Fill ``results[i]`` for every miss, in two forked rounds (module docstring)."""
-    from .state import SchemaState
-
-    _JOB.clear()
-    _JOB.update(sources=sources, config=config)
-    ops: list = [None] * len(sources)
+def _collect(pipes: list[int], sources: list, results: list, cache: LintCache, keys: list[str],
+             stored: set[int]) -> bool:
+    """Read every helper's results, in order, into ``results``; False when one failed."""
+    enabled = gc.isenabled()
+    gc.disable()  # decoding allocates many objects, none of them garbage
     try:
-        with _pool(workers) as pool:
-            for part in pool.map(_parse_chunk, _chunks(misses, workers * 4)):
-                for i, parsed in part:
-                    ops[i] = parsed
-        # The state each chunk starts from; chunks are contiguous ranges ending at the last miss.
-        bounds = [c[0] for c in _chunks(misses, workers * 2)] + [misses[-1] + 1]
-        tasks, state, at = [], SchemaState(), 0
-        for start, stop in zip(bounds, bounds[1:]):
-            for i in range(at, start):
-                for op in (results[i].operations if results[i] is not None else ops[i]):
-                    state.apply(op)
-            at = start
-            tasks.append((start, stop, state.to_dict()))
-        _JOB.update(ops=ops, hits=list(results))
-        with _pool(workers) as pool:
-            for part in pool.map(_lint_chunk, tasks):
-                for i, operations, changes, phase, findings in part:
-                    if operations is None:
-                        operations = ops[i]
-                        for op, changed in zip(operations, changes):
-                            for name, value in changed:
-                                setattr(op, name, value)
-                    results[i] = LintedMigration(sources[i], operations, phase, findings)
+        for fd in pipes:
+            with open(fd, "rb", closefd=False) as fh:
+                while True:
+                    try:
+                        batch = pickle.load(fh)
+                    except Exception:  # noqa: BLE001 - a helper that died mid-way
+                        return False
+                    if batch is None:
+                        break
+                    for i, phase, findings, operations, entry in batch:
+                        results[i] = LintedMigration(sources[i], operations or [], phase, findings)
+                        if entry is not None:
+                            cache.put_entry(keys[i], entry)
+                            stored.add(i)
+        return True
     finally:
-        _JOB.clear()
+        if enabled:
+            gc.enable()
 
 
-def lint_many(sources: list, config, *, cache: LintCache | None = None, jobs: int | None = None) -> LintReport:
-    """Lint ``sources`` in order with the result cache and, for many misses, a process pool."""
-    from .engine import check_rule_config, lint_migration
+def lint_many(sources: list, config, *, cache: LintCache | None = None, jobs: int | None = None,
+              need_operations: bool = True, probe: IdleProbe | None = None) -> LintReport:
+    """Lint ``sources`` in order with the result cache and, for many misses on idle cores,
+    forked helpers (module docstring). ``need_operations=False``: the caller reads only
+    phases and findings, so results linted by a helper may come back without operations.
+    ``probe``: measures the idle CPUs since it was created (else the load average is used)."""
+    from .engine import check_rule_config
     from .state import SchemaState
 
     check_rule_config(config)
@@ -154,19 +389,25 @@ def lint_many(sources: list, config, *, cache: LintCache | None = None, jobs: in
             previous = keys[i] = chain_key(previous, prefix, source)
             results[i] = cache.get(previous, source)
     misses = [i for i in range(n) if results[i] is None]
-    workers = _workers(jobs, len(misses), sum(len(sources[i].text) for i in misses)) if misses else 1
-    if misses and workers > 1 and hasattr(os, "fork"):
-        _lint_in_pool(sources, results, misses, config, workers)
-    else:
-        state = SchemaState()
-        for i in range(misses[-1] + 1 if misses else 0):
-            if results[i] is not None:
-                for op in results[i].operations:  # replay: the state this migration leaves behind
-                    state.apply(op)
-                continue
-            results[i] = lint_migration(sources[i], state, config)
+    stored: set[int] = set()
+    processes = 1
+    if misses and hasattr(os, "fork"):
+        processes = min(_processes(jobs, sum(cost(sources[i]) for i in misses), probe),
+                        len(misses))
+    # What exists now (modules, sources) outlives the lint: the collector need not scan it
+    # again and again while parsing allocates (and helpers then need not copy it).
+    gc.freeze()
+    try:
+        if processes > 1:
+            stored = _lint_forked(sources, results, misses, config, processes, cache, keys,
+                                  need_operations)
+        elif misses:
+            _lint_range(sources, results, list(results), SchemaState(), config, 0, misses[-1] + 1)
+    finally:
+        gc.unfreeze()
     for i in misses:
-        cache.put(keys[i], results[i])
+        if i not in stored:
+            cache.put(keys[i], results[i])
     cache.run_keys = keys
     return LintReport(results, files=len({s.path for s in sources}))
 
@@ -196,6 +437,7 @@ def lint_paths(paths: list[str], config, *, stdin_text: str | None = None, use_c
         from .diff import changed_files
 
         changed = changed_files(diff_base)
+    probe = IdleProbe() if jobs in (None, 0) else None  # measures the CPUs idle while reading
     cache = LintCache.for_config(config, enabled=use_cache)
     run = run_key(paths, config) if cache.enabled else None
 
@@ -210,7 +452,8 @@ def lint_paths(paths: list[str], config, *, stdin_text: str | None = None, use_c
         from ..sources.discover import load_sources
 
         sources = load_sources(paths, config, stdin_text=stdin_text, warn=note, progress=progress)
-        report = lint_many(sources, config, cache=cache, jobs=jobs)
+        report = lint_many(sources, config, cache=cache, jobs=jobs, probe=probe,
+                           need_operations=need_operations)
         if cache.enabled:
             cache.put_run(run[0] if run else None, run[1] if run else [], report,
                           cache.run_keys, skipped, render_env=render_env() if run else None)
