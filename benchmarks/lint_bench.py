@@ -18,8 +18,8 @@ Sections (``--only`` picks some; all by default, about 4 minutes on a quiet 2-co
   same files in the same run. Cold is ``--no-cache``; "writes cache" is the first run with the
   cache on (an empty cache directory) given every file as an argument, as pre-commit does; warm
   is the same again.
-- profile: where the time goes in one cold real-shaped run (``-j 1``) and one cold Alembic run,
-  sampled every millisecond by benchmarks/phase_sampler.py and mapped to phases (import, read,
+- profile: where the time goes in one cold real-shaped run (``-j 1``), one cold Alembic run and
+  one 5-file lint, sampled every millisecond by benchmarks/phase_sampler.py and mapped to phases (import, read,
   render, parse, classify, state, cache, report, other) by ``PHASES`` below.
 - linear: cold and cache-writing runs at N/4, N/2 and N files, given as the directory and as N
   file arguments, and the cold Alembic run at ``--revisions`` and ``--large-revisions`` (the
@@ -384,7 +384,7 @@ def _profile(r: Run, title: str, args: list[str], cwd: Path) -> dict:
     through = ",".join(m for m, phase in PHASES.items() if phase is None) or "-"
     roots = ",".join(sorted({m.split(".")[0] for m in PHASES}))
     cmd = [sys.executable, str(Path(__file__).resolve().parent / "phase_sampler.py"), str(out), roots, through,
-           "migrator.cli:main", "lint", "--format", "json", *args]
+           "migrator.cli:main", "lint", *args]
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=r.env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -442,8 +442,12 @@ def _print_profile(p: dict) -> None:
 def _profiles(r: Run, files: int, revisions: int) -> list[dict]:
     real = r.real(files)
     corpus = real[0].parents[1]
-    out = [_profile(r, f"real-shaped cold, -j 1 ({files} files)", ["--no-cache", "-j", "1", str(corpus)], r.tmp)]
-    out.append(_profile(r, f"alembic cold ({revisions} revisions)", ["--no-cache", *r.jobs], r.alembic(revisions)))
+    json_ = ["--format", "json"]  # as the figures above: the same commands, in the sampler
+    out = [_profile(r, f"real-shaped cold, -j 1 ({files} files)", [*json_, "--no-cache", "-j", "1", str(corpus)],
+                    r.tmp)]
+    out.append(_profile(r, f"alembic cold ({revisions} revisions)", [*json_, "--no-cache", *r.jobs],
+                        r.alembic(revisions)))
+    out.append(_profile(r, "5-file lint, cold (text report)", ["--no-cache", *(str(p) for p in real[-5:])], r.tmp))
     return out
 
 
