@@ -11,12 +11,15 @@ exist or cannot be read is a :class:`~migrator.errors.UsageError` naming it (exi
 from __future__ import annotations
 
 import dataclasses
+import errno
 import fnmatch
 import os
 import re
 import stat
 import sys
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 from ..config import Config
 from ..errors import UsageError
@@ -26,15 +29,22 @@ from ..script.project import (AlembicProject, find_ini, find_project, from_alemb
                               from_pyproject, project_in_directory, script_directory_project)
 from . import warn_on_stderr
 from .sql_layouts import is_down_file
-from .sqlfiles import _resolved_cwd, load_sql_migrations, load_sql_text
+from .sqlfiles import SqlFileReader, _resolved_cwd, load_sql_text
 
 _REVISION_ASSIGNMENT = re.compile(r"^(?:down_)?revision\s*(?::[^=\n]*)?=", re.MULTILINE)
 _FLYWAY = re.compile(r"^(?:([VU])(\d+(?:[._]\d+)*)|R)__", re.IGNORECASE)
 _CHUNK = re.compile(r"(\d+)")
 _PHASE_DIR_RANK = {"expand": 0, "contract": 2}
+# errno values for which a path does not exist (pathlib's Path.exists() says False for them)
+_MISSING = {errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP}
 
 
 # -- ordering -----------------------------------------------------------------------------------
+
+@lru_cache(maxsize=4096)  # directory names repeat on every file beneath them
+def _part_key(part: str) -> tuple:
+    return (_PHASE_DIR_RANK.get(part.lower(), 1), natural_key(part), 0)
+
 
 def natural_key(name: str) -> tuple:
     """``V2__x`` before ``V10__y``; digits compare as numbers, text case-insensitively."""
@@ -53,11 +63,16 @@ _DOWN_SUFFIX = re.compile(r"\.down\.sql$", re.IGNORECASE)
 def _path_key(rel: PurePosixPath) -> tuple:
     """Natural order part by part; an expand/ directory sorts before its contract/ sibling; a
     down part (diesel down.sql, x.down.sql) right after its up part."""
-    *dirs, name = rel.parts or ("",)
+    return _parts_key(rel.parts)
+
+
+def _parts_key(parts: tuple[str, ...] | list[str]) -> tuple:
+    """:func:`_path_key` of a path's parts."""
+    *dirs, name = parts or ("",)
     down = int(is_down_file(name))
     if down:
         name = "up.sql" if name.lower() == "down.sql" else _DOWN_SUFFIX.sub(".up.sql", name)
-    return tuple((_PHASE_DIR_RANK.get(part.lower(), 1), natural_key(part), 0) for part in dirs) + (
+    return tuple(map(_part_key, dirs)) + (
         (_PHASE_DIR_RANK.get(name.lower(), 1), natural_key(name), down),)
 
 
@@ -74,10 +89,19 @@ def _flyway_key(name: str) -> tuple | None:
 def order_sql_files(files: list[tuple[Path, PurePosixPath]]) -> list[tuple[Path, PurePosixPath]]:
     """Flyway names (``V1_1__x.sql``, repeatable ``R__``) order by version across directories,
     as Flyway does; anything else orders by its path, naturally."""
-    keys = [_flyway_key(rel.name) for _, rel in files]
+    return _ordered(files, lambda f: f[1].parts)
+
+
+def _ordered(files: list, parts_of) -> list:
+    """``files`` in migration order (see :func:`order_sql_files`); ``parts_of(f)``: the parts
+    of f's path relative to the directory walked."""
+    parts = [parts_of(f) for f in files]
+    keys = [_flyway_key(p[-1] if p else "") for p in parts]
     if files and all(k is not None for k in keys):
-        return [f for _, f in sorted(zip(keys, files), key=lambda kf: (kf[0], _path_key(kf[1][1])))]
-    return sorted(files, key=lambda f: _path_key(f[1]))
+        order = sorted(range(len(files)), key=lambda i: (keys[i], _parts_key(parts[i])))
+    else:
+        order = sorted(range(len(files)), key=lambda i: _parts_key(parts[i]))
+    return [files[i] for i in order]
 
 
 def _alembic():
@@ -111,16 +135,21 @@ def order_revisions(sources: list[MigrationSource],
 class _Excluder:
     def __init__(self, config: Config):
         self.patterns = [p.strip().rstrip("/") for p in (config.exclude or []) if p.strip()]
-        self.root = Path(config.root).resolve()
+        root = str(Path(config.root).resolve())
+        self._root_prefix = root if root.endswith(os.sep) else root + os.sep
+        self._root = root
 
-    def __call__(self, path: Path, display: str) -> bool:
+    def __call__(self, resolved: str | Path, display: str) -> bool:
+        """Whether a config.exclude glob matches the file, by the name it was given or by its
+        path below the configured root (``resolved``: its real path)."""
         if not self.patterns:
             return False
         candidates = {PurePosixPath(display.replace(os.sep, "/")).as_posix()}
-        try:
-            candidates.add(path.resolve().relative_to(self.root).as_posix())
-        except ValueError:
-            pass
+        real = os.fspath(resolved)
+        if real == self._root:
+            candidates.add(".")
+        elif real.startswith(self._root_prefix):
+            candidates.add(real[len(self._root_prefix):].replace(os.sep, "/"))
         for rel in candidates:
             rel = rel[2:] if rel.startswith("./") else rel
             parts = rel.split("/")
@@ -145,22 +174,27 @@ def _display(path: Path) -> str:
         return str(resolved)
 
 
-def _join(arg: str, rel: PurePosixPath) -> str:
+def _join(arg: str, rel: PurePosixPath | str) -> str:
+    rel = rel if isinstance(rel, str) else rel.as_posix()
     base = arg.rstrip("/\\") or "/"
-    return rel.as_posix() if base == "." else f"{base}/{rel.as_posix()}"
+    return rel if base == "." else f"{base}/{rel}"
 
 
 # -- walking directories ------------------------------------------------------------------------
 
-def _not_regular(path: Path) -> str | None:
+def _not_regular(path: Path | str) -> str | None:
     """Why ``path`` cannot be read as a migration file without blocking or erroring (a FIFO
     would wait forever for a writer), or None for a regular file (symbolic links followed)."""
     try:
-        mode = path.stat().st_mode
+        mode = os.stat(path).st_mode
     except OSError as e:
-        if path.is_symlink():
+        if os.path.islink(path):
             return "a broken symbolic link"
         return f"cannot read: {e.strerror or e}"
+    return _why_not_regular(mode)
+
+
+def _why_not_regular(mode: int) -> str | None:
     if stat.S_ISREG(mode):
         return None
     if stat.S_ISFIFO(mode):
@@ -172,16 +206,29 @@ def _not_regular(path: Path) -> str | None:
     return "not a regular file"
 
 
-def _walk(directory: Path, arg: str, suffix: str,
-          warn=None) -> list[tuple[Path, PurePosixPath]]:
+class _Found(NamedTuple):
+    """A file a walk found: its path (the walked directory joined with ``rel``), its path
+    relative to that directory with / separators, and its real path when known without a
+    system call (not a symbolic link: its directory's real path joined with its name), else
+    None."""
+
+    path: str
+    rel: str
+    real: str | None
+
+
+def _walk(directory: Path | str, arg: str, suffix: str, warn=None) -> list[_Found]:
     """Regular files with ``suffix`` under ``directory`` (hidden and __pycache__ directories
     skipped). Symbolic links are followed, but each real directory is visited once, so links
     back up the tree end instead of looping; FIFOs, sockets, devices and broken links are
-    reported to ``warn`` and skipped."""
-    found: list[tuple[Path, PurePosixPath]] = []
+    reported to ``warn`` and skipped.
 
-    def onerror(e: OSError) -> None:
-        raise UsageError(f"cannot read directory: {e.strerror or e}", path=e.filename or arg)
+    Top-down and depth-first in directory-listing order, as ``os.walk`` goes (which path of a
+    directory reached twice is kept depends on it). One ``scandir`` per directory: a plain file
+    or directory needs no system call of its own (its type comes with the listing); a
+    symbolic link, or an entry of unknown type, is stat'ed."""
+    found: list[_Found] = []
+    top = os.fspath(directory)
 
     def identity(path: str) -> tuple[int, int] | None:
         try:
@@ -190,28 +237,48 @@ def _walk(directory: Path, arg: str, suffix: str,
             return None
         return st.st_dev, st.st_ino
 
-    visited = {identity(str(directory))}
-    for dirpath, dirnames, filenames in os.walk(directory, onerror=onerror, followlinks=True):
-        keep = []
-        for d in dirnames:
-            if d.startswith(".") or d == "__pycache__":
-                continue
-            key = identity(os.path.join(dirpath, d))
-            if key is None or key in visited:
-                continue  # a link to a directory already walked (or gone)
-            visited.add(key)
-            keep.append(d)
-        dirnames[:] = keep
-        for name in filenames:
-            if name.endswith(suffix) and not name.startswith("."):
-                full = Path(dirpath) / name
-                rel = PurePosixPath(full.relative_to(directory).as_posix())
-                why = _not_regular(full)
-                if why is not None:
-                    if warn is not None:
-                        warn(_join(arg, rel), why)
+    visited = {identity(top)}
+    # (directory path, its path relative to top with a trailing /, its real path)
+    stack: list[tuple[str, str, str]] = [(top, "", os.path.realpath(top))]
+    while stack:
+        dirpath, relbase, real = stack.pop()
+        try:
+            with os.scandir(dirpath) as it:
+                entries = list(it)
+        except OSError as e:
+            raise UsageError(f"cannot read directory: {e.strerror or e}",
+                             path=e.filename or arg) from None
+        subdirs = []
+        for entry in entries:
+            name = entry.name
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if name.startswith(".") or name == "__pycache__":
                     continue
-                found.append((full, rel))
+                key = identity(entry.path)
+                if key is None or key in visited:
+                    continue  # a link to a directory already walked (or gone)
+                visited.add(key)
+                subdirs.append((entry.path, f"{relbase}{name}/",
+                                os.path.realpath(entry.path) if entry.is_symlink()
+                                else os.path.join(real, name)))
+            elif name.endswith(suffix) and not name.startswith("."):
+                rel = relbase + name
+                try:
+                    plain = entry.is_file(follow_symlinks=False)
+                except OSError:
+                    plain = False
+                if not plain:  # a link, a FIFO, a socket, a device: look at what it is
+                    why = _not_regular(entry.path)
+                    if why is not None:
+                        if warn is not None:
+                            warn(_join(arg, rel), why)
+                        continue
+                found.append(_Found(entry.path, rel, os.path.join(real, name) if plain else None))
+        stack.extend(reversed(subdirs))
     return found
 
 
@@ -243,17 +310,32 @@ class _Loader:
         self.warn = warn
         self.stdin_text = stdin_text
         self.excluded = _Excluder(config)
-        self.seen: set[Path] = set()
+        self.seen: set[str] = set()  # real paths of the files loaded
         self.sources: list[MigrationSource] = []
         self.progress = None  # progress(rendered, total) while Alembic revisions render
+        self.reader = SqlFileReader(assume_in_transaction=config.assume_in_transaction,
+                                    sql_transaction=config.sql_transaction)
+        self._real_dirs: dict[str, str] = {}  # directory as given -> its real path
 
-    def _fresh(self, path: Path) -> Path | None:
-        """The resolved path when not loaded yet, else None."""
-        key = path.resolve()
+    def _fresh(self, path: Path | str, real: str | None = None) -> str | None:
+        """The real path (``real`` when the caller knows it) when not loaded yet, else None."""
+        key = real if real is not None else str(Path(path).resolve())
         if key in self.seen:
             return None
         self.seen.add(key)
         return key
+
+    def _real_path(self, path: Path, is_link: bool) -> str:
+        """The real path of a file named on the command line: its directory's real path,
+        resolved once per directory (pre-commit passes every file of a history), joined with
+        its name, unless the file itself is a symbolic link."""
+        if is_link:
+            return os.path.realpath(path)
+        head, tail = os.path.split(os.fspath(path))
+        real = self._real_dirs.get(head)
+        if real is None:
+            real = self._real_dirs[head] = os.path.realpath(head or os.curdir)
+        return os.path.join(real, tail)
 
     def stdin(self) -> None:
         text = self.stdin_text if self.stdin_text is not None else sys.stdin.read()
@@ -261,13 +343,12 @@ class _Loader:
             text, assume_in_transaction=self.config.assume_in_transaction,
             sql_transaction=self.config.sql_transaction))
 
-    def sql_files(self, files: list[tuple[Path, str]]) -> None:
-        for path, display in files:
-            resolved = self._fresh(path)
-            if resolved is not None and not self.excluded(path, display):
-                self.sources.extend(load_sql_migrations(
-                    path, display, assume_in_transaction=self.config.assume_in_transaction,
-                    resolved=resolved, sql_transaction=self.config.sql_transaction))
+    def sql_files(self, files: list[tuple[Path | str, str, str | None]]) -> None:
+        """Load (path, display, real path or None) .sql files not loaded yet nor excluded."""
+        for path, display, real in files:
+            real = self._fresh(path, real)
+            if real is not None and not self.excluded(real, display):
+                self.sources.extend(self.reader.load(path, display, real))
 
     def revisions(self, files: list[tuple[Path, str]], script_dir: Path,
                   ini_path: Path | None, elsewhere: list[str] | None = None,
@@ -275,7 +356,8 @@ class _Loader:
         keep: list[tuple[Path, str]] = []
         elsewhere = list(elsewhere or [])
         for path, display in files:
-            if not self._fresh(path) or self.excluded(path, display):
+            real = self._fresh(path)
+            if not real or self.excluded(real, display):
                 rid = _alembic()[0].read_revision_ids(_read_text(path))
                 if isinstance(rid.get("revision"), str):
                     elsewhere.append(rid["revision"])
@@ -294,10 +376,10 @@ class _Loader:
             if not vdir.is_dir():
                 raise UsageError("the Alembic versions directory does not exist",
                                  path=_display(vdir))
-            for path, rel in _walk(vdir, str(vdir), ".py", self.warn):
-                if rel.name.startswith("_"):
+            for found in _walk(vdir, str(vdir), ".py", self.warn):
+                if _name(found.rel).startswith("_"):
                     continue
-                files.append((path, _display(path)))
+                files.append((Path(found.path), _display(Path(found.path))))
         files.sort(key=lambda f: _path_key(PurePosixPath(f[1])))
         self.revisions(files, project.script_dir, project.ini_path, sys_path=project.sys_path)
 
@@ -312,34 +394,39 @@ class _Loader:
             self.project(script_directory_project(directory), arg)
             return
         if _looks_like_versions_dir(directory):
-            files = [(p, _join(arg, rel)) for p, rel in _walk(directory, arg, ".py", self.warn)
-                     if not rel.name.startswith("_")]
+            files = [(Path(f.path), _join(arg, f.rel)) for f in _walk(directory, arg, ".py", self.warn)
+                     if not _name(f.rel).startswith("_")]
             files.sort(key=lambda f: _path_key(PurePosixPath(f[1])))
             ini = find_ini(directory)
             self.revisions(files, directory.parent, ini, sys_path=_prepend_sys_path(ini))
             return
-        ordered = order_sql_files(_walk(directory, arg, ".sql", self.warn))
-        self.sql_files([(p, _join(arg, rel)) for p, rel in ordered])
+        ordered = _ordered(_walk(directory, arg, ".sql", self.warn), lambda f: f.rel.split("/"))
+        self.sql_files([(f.path, _join(arg, f.rel), f.real) for f in ordered])
 
     def path(self, arg: str) -> None:
         if arg == "-":
             self.stdin()
             return
         p = Path(arg)
-        try:
-            exists = p.exists()
+        try:  # one lstat (and a stat for a link) says whether it exists, and what it is
+            mode = os.lstat(p).st_mode
+            is_link = stat.S_ISLNK(mode)
+            if is_link:
+                mode = os.stat(p).st_mode
         except OSError as e:
+            if e.errno in _MISSING:
+                raise UsageError("no such file or directory", path=arg) from None
             raise UsageError(f"cannot read: {e.strerror or e}", path=arg) from None
-        if not exists:
-            raise UsageError("no such file or directory", path=arg)
-        if p.is_dir():
+        except ValueError:  # a NUL byte in the name
+            raise UsageError("no such file or directory", path=arg) from None
+        if stat.S_ISDIR(mode):
             if not os.access(p, os.R_OK | os.X_OK):
                 raise UsageError("cannot read directory: permission denied", path=arg)
             self.directory(p, arg)
-        elif (why := _not_regular(p)) is not None:  # opening a FIFO would wait for a writer
+        elif (why := _why_not_regular(mode)) is not None:  # a FIFO would wait for a writer
             self.warn(arg, why)
         elif p.suffix.lower() == ".sql":
-            self.sql_files([(p, arg)])
+            self.sql_files([(p, arg, self._real_path(p, is_link))])
         elif p.suffix.lower() == ".py":
             script_dir = p.parent.parent if p.parent.name == "versions" else p.parent
             # Its parents live beside it: known, not rendered.
@@ -363,6 +450,10 @@ class _Loader:
             raise UsageError("not a migration: expected a .sql file, an Alembic revision (.py), "
                              "a directory, alembic.ini, pyproject.toml or - for standard input",
                              path=arg)
+
+
+def _name(rel: str) -> str:
+    return rel.rpartition("/")[2]
 
 
 def _read_text(path: Path) -> str:

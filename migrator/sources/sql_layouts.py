@@ -21,6 +21,7 @@ Tools recognised (their own markers and defaults):
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -35,6 +36,24 @@ _FLYWAY_VERSIONED = re.compile(r"^[VU]\d+(?:[._]\d+)*__", re.IGNORECASE)
 _FLYWAY_UNDO = re.compile(r"^U\d+(?:[._]\d+)*__", re.IGNORECASE)
 _FLYWAY_CONF = re.compile(r"^\s*executeInTransaction\s*=\s*(\w+)\s*$", re.IGNORECASE | re.MULTILINE)
 _DIESEL_RUN_IN_TX = "run_in_transaction"
+# Where a section marker can be: "--" then the tool's word. The scan looks for the literal "--"
+# (fast), and _GOOSE / _DBMATE then read the marker line where one may be.
+_MARKER_HINT = re.compile(r"--[ \t]*(?i:\+goose|migrate:)")
+
+
+class DirFacts:
+    """What the tools' files beside a migration say, read once per directory for one load
+    (diesel ``metadata.toml`` and its up/down pair): a history of many diesel directories costs
+    one look per directory, not one per file. Not for reuse across loads: files may change."""
+
+    def __init__(self) -> None:
+        self._diesel: dict[str, tuple[str | None, str]] = {}
+
+    def diesel(self, directory: str) -> tuple[str | None, str]:
+        found = self._diesel.get(directory)
+        if found is None:
+            found = self._diesel[directory] = _diesel(directory)
+        return found
 
 
 @dataclass(frozen=True)
@@ -77,21 +96,28 @@ def _sections(text: str, pattern: re.Pattern) -> list[tuple[str, int, int, str]]
     return out
 
 
-def split_parts(text: str, name: str, path: Path | None = None) -> list[Part]:
-    """The up part (always first) and, when the file has one, its down part."""
-    if _GOOSE.search(text):
+def _has_marker(text: str, pattern: re.Pattern) -> bool:
+    """``pattern.search(text)``, run only where a ``--`` marker of goose or dbmate may start."""
+    return _MARKER_HINT.search(text) is not None and pattern.search(text) is not None
+
+
+def split_parts(text: str, name: str, path: Path | str | None = None,
+                facts: DirFacts | None = None) -> list[Part]:
+    """The up part (always first) and, when the file has one, its down part. ``facts``
+    caches what sibling files say across the files of one load."""
+    if _has_marker(text, _GOOSE):
         no_tx = bool(_GOOSE_NO_TX.search(text))
         mode = "statement" if no_tx else "file"
         reason = ("goose: -- +goose NO TRANSACTION" if no_tx
                   else "goose runs a migration in one transaction (no -- +goose NO TRANSACTION)")
         return _marked_parts(text, _sections(text, _GOOSE), lambda rest: (mode, reason))
-    if _DBMATE.search(text):
+    if _has_marker(text, _DBMATE):
         def dbmate(rest: str) -> tuple[str, str]:
             if _DBMATE_NO_TX.search(rest or ""):
                 return "statement", "dbmate: transaction:false on the section's marker"
             return "file", "dbmate runs a migration in one transaction (no transaction:false)"
         return _marked_parts(text, _sections(text, _DBMATE), dbmate)
-    mode, reason = file_mode(text, name, path)
+    mode, reason = file_mode(text, name, path, facts)
     return [Part("down" if is_down_file(name) else "up", text, mode, reason)]
 
 
@@ -106,23 +132,28 @@ def _marked_parts(text: str, sections, mode_of) -> list[Part]:
     return parts
 
 
-def file_mode(text: str, name: str, path: Path | None) -> tuple[str | None, str]:
+def file_mode(text: str, name: str, path: Path | str | None,
+              facts: DirFacts | None = None) -> tuple[str | None, str]:
     """The transaction mode the tool of a single-direction file says, with the reason, or
     (None, "") when nothing says it."""
-    if _SQLX_NO_TX.search(text.split("\n", 1)[0]):
+    if _SQLX_NO_TX.search(text[:text.find("\n")] if "\n" in text else text):
         return "statement", "sqlx: -- no-transaction on the first line"
     if ".autocommit." in name.lower():
         return "statement", "ory/popx: .autocommit. in the file name"
     if path is not None:
-        conf = path.with_name(path.name + ".conf")
-        if _FLYWAY_VERSIONED.match(name) and conf.is_file():
-            m = _FLYWAY_CONF.search(_read(conf))
-            if m and m.group(1).lower() in ("true", "false"):
-                return (("file", f"Flyway: executeInTransaction={m.group(1)} in {conf.name}")
-                        if m.group(1).lower() == "true" else
-                        ("statement", f"Flyway: executeInTransaction={m.group(1)} in {conf.name}"))
+        facts = facts or DirFacts()
+        directory, base = os.path.split(os.fspath(path))
+        if _FLYWAY_VERSIONED.match(name):
+            conf_name = base + ".conf"
+            conf = os.path.join(directory, conf_name)
+            if os.path.isfile(conf):
+                m = _FLYWAY_CONF.search(_read(conf))
+                if m and m.group(1).lower() in ("true", "false"):
+                    return (("file", f"Flyway: executeInTransaction={m.group(1)} in {conf_name}")
+                            if m.group(1).lower() == "true" else
+                            ("statement", f"Flyway: executeInTransaction={m.group(1)} in {conf_name}"))
         if name.lower() in ("up.sql", "down.sql"):
-            return _diesel(path.parent)
+            return facts.diesel(directory)
     return None, ""
 
 
@@ -130,9 +161,9 @@ def flyway_named(name: str) -> bool:
     return bool(_FLYWAY_VERSIONED.match(PurePath(name).name))
 
 
-def _diesel(directory: Path) -> tuple[str | None, str]:
-    meta = directory / "metadata.toml"
-    if meta.is_file():
+def _diesel(directory: str) -> tuple[str | None, str]:
+    meta = os.path.join(directory, "metadata.toml")
+    if os.path.isfile(meta):
         try:
             value = tomllib.loads(_read(meta)).get(_DIESEL_RUN_IN_TX)
         except tomllib.TOMLDecodeError:
@@ -141,13 +172,15 @@ def _diesel(directory: Path) -> tuple[str | None, str]:
             return "statement", "diesel: run_in_transaction = false in metadata.toml"
         if value is True:
             return "file", "diesel: run_in_transaction = true in metadata.toml"
-    if (directory / "up.sql").is_file() and (directory / "down.sql").is_file():
+    if (os.path.isfile(os.path.join(directory, "up.sql"))
+            and os.path.isfile(os.path.join(directory, "down.sql"))):
         return "file", "diesel runs a migration in one transaction (no run_in_transaction = false)"
     return None, ""
 
 
-def _read(path: Path) -> str:
+def _read(path: str) -> str:
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
     except OSError:
         return ""

@@ -22,29 +22,34 @@ from ..errors import MigratorError, UsageError
 from ..model import Finding, Location, MigrationSource, Severity
 from ..releases import parse_release
 from ..sql.split import split_sql
-from .sql_layouts import flyway_named, split_parts
+from .sql_layouts import DirFacts, flyway_named, split_parts
 
 PHASES = ("expand", "contract")
 _HEADER = re.compile(r"--\s*migrator\s*:(.*)$", re.IGNORECASE)
 # "-- migrator: ignore[rule] reason" shares the prefix; it is a suppression, not a header.
 _SUPPRESSION = re.compile(r"^\s*ignore(?:-file)?\s*\[", re.IGNORECASE)
 _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+_SPACE = re.compile(r"\s*")
 
 
 def phase_from_directory(path: PurePath) -> str | None:
     """The nearest parent directory named expand/ or contract/, if any."""
-    for part in reversed(path.parts[:-1]):
+    return _phase_of_parts(path.parts)
+
+
+def _phase_of_parts(parts) -> str | None:
+    for part in reversed(parts[:-1]):
         if part.lower() in PHASES:
             return part.lower()
     return None
 
 
-def _leading_comment_lines(text: str) -> list[tuple[int, str]]:
+def _leading_comment_lines(text: str, lines: list[str] | None = None) -> list[tuple[int, str]]:
     """(line number, text) of the lines before the first statement: blank lines, -- comments
-    and /* ... */ blocks."""
+    and /* ... */ blocks (``lines``: ``text.splitlines()``, when the caller has it)."""
     out: list[tuple[int, str]] = []
     in_block = False
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.splitlines() if lines is None else lines, start=1):
         stripped = line.strip()
         if in_block:
             out.append((number, stripped))
@@ -92,12 +97,15 @@ def _header_words(text: str) -> list[str] | None:
 def read_header(text: str, path: str) -> Header:
     """The ``-- migrator: phase=... release=... transaction=...`` header lines of a SQL file."""
     header = Header()
+    if not text.startswith(("--", "/*"), _SPACE.match(text).end()):
+        return header  # no comment before the first statement, so no header
     findings = header.findings
-    for number, line in _leading_comment_lines(text):
+    lines = text.splitlines()
+    for number, line in _leading_comment_lines(text, lines):
         m = _HEADER.search(line)
         if not m or _SUPPRESSION.match(m.group(1)):
             continue
-        column = text.splitlines()[number - 1].find("--") + 1
+        column = lines[number - 1].find("--") + 1
         words = _header_words(m.group(1))
         if words is None:
             findings.append(_header_finding(path, number, column,
@@ -162,7 +170,8 @@ def configured_mode(assume_in_transaction: bool = False, sql_transaction: str | 
 
 def sql_sources(data: bytes, display: str, *, kind: str = "sql",
                 directory_phase: str | None = None, assume_in_transaction: bool = False,
-                sql_transaction: str | None = None, path: Path | None = None) -> list[MigrationSource]:
+                sql_transaction: str | None = None, path: Path | str | None = None,
+                facts: DirFacts | None = None) -> list[MigrationSource]:
     """The migrations in the bytes of a SQL script: its up part, then its down part when the
     file has one (goose / dbmate sections; a whole down file is one down part).
 
@@ -182,7 +191,7 @@ def sql_sources(data: bytes, display: str, *, kind: str = "sql",
     configured = configured_mode(assume_in_transaction, sql_transaction)
     digest = hashlib.sha256(data).hexdigest()
     out = []
-    for part in split_parts(text, PurePath(display).name, path):
+    for part in split_parts(text, PurePath(display).name, path, facts):
         declared = True
         if header.transaction is not None:
             mode = "file" if header.transaction else "statement"
@@ -227,6 +236,50 @@ def _resolved_cwd(cwd: str) -> Path:
     return Path(cwd).resolve()
 
 
+def read_file_bytes(path: str | Path) -> bytes:
+    """The bytes of a regular file: one open, one fstat, reads until end of file (the file
+    may grow between the fstat and the read)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        size = os.fstat(fd).st_size
+        chunks = [os.read(fd, size + 1)]
+        while chunks[-1] and (len(chunks) > 1 or len(chunks[0]) > size):
+            chunks.append(os.read(fd, 1 << 16))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+class SqlFileReader:
+    """Reads the ``.sql`` files of one load: the working directory resolved once, what sibling
+    files say (diesel metadata.toml) looked up once per directory, no Path objects per file."""
+
+    def __init__(self, *, assume_in_transaction: bool = False,
+                 sql_transaction: str | None = None) -> None:
+        self.assume_in_transaction = assume_in_transaction
+        self.sql_transaction = sql_transaction
+        cwd = str(_resolved_cwd(os.getcwd()))
+        self._cwd_prefix = cwd if cwd.endswith(os.sep) else cwd + os.sep
+        self.facts = DirFacts()
+
+    def load(self, path: str | Path, display: str,
+             resolved: str | Path | None = None) -> list[MigrationSource]:
+        """The migrations of one file (see :func:`load_sql_migrations`); ``resolved``: its
+        real path, when the caller knows it."""
+        try:
+            data = read_file_bytes(path)
+        except OSError as e:
+            raise UsageError(f"cannot read: {e.strerror or e}", path=display) from None
+        real = os.fspath(resolved) if resolved is not None else str(Path(path).resolve())
+        if real.startswith(self._cwd_prefix):  # the phase directory below the working directory
+            parts = real[len(self._cwd_prefix):].split(os.sep)
+        else:
+            parts = PurePath(display).parts
+        return sql_sources(data, display, directory_phase=_phase_of_parts(parts),
+                           assume_in_transaction=self.assume_in_transaction,
+                           sql_transaction=self.sql_transaction, path=path, facts=self.facts)
+
+
 def load_sql_file(path: Path, display: str, *, assume_in_transaction: bool = False,
                   resolved: Path | None = None, sql_transaction: str | None = None) -> MigrationSource:
     """The first migration of :func:`load_sql_migrations` (kept for callers that want one)."""
@@ -241,18 +294,8 @@ def load_sql_migrations(path: Path, display: str, *, assume_in_transaction: bool
     usage error naming it (exit 2). The phase directory is looked for below the working
     directory only (``resolved``: the caller's ``path.resolve()``, to save resolving it
     again)."""
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise UsageError(f"cannot read: {e.strerror or e}", path=display) from None
-    where = PurePath(display)
-    try:
-        where = (resolved or path.resolve()).relative_to(_resolved_cwd(os.getcwd()))
-    except ValueError:
-        pass
-    return sql_sources(data, display, directory_phase=phase_from_directory(where),
-                       assume_in_transaction=assume_in_transaction,
-                       sql_transaction=sql_transaction, path=path)
+    return SqlFileReader(assume_in_transaction=assume_in_transaction,
+                         sql_transaction=sql_transaction).load(path, display, resolved)
 
 
 def load_sql_text(text: str, display: str = "<stdin>", *, assume_in_transaction: bool = False,
