@@ -160,6 +160,50 @@ def test_paths_keep_the_order_given_and_a_file_is_loaded_once(cwd):
     assert names(load(["."], cwd)) == ["m/1.sql", "m/2.sql"]
 
 
+def test_a_link_to_a_file_already_loaded_is_not_loaded_again(cwd):
+    write(cwd, "m/1_a.sql")
+    (cwd / "m" / "2_alias.sql").symlink_to("1_a.sql")
+    (cwd / "elsewhere").mkdir()
+    (cwd / "elsewhere" / "3_far.sql").symlink_to(cwd / "m" / "1_a.sql")
+    (cwd / "via").symlink_to("m")
+    assert names(load(["m", "elsewhere", "via", "via/1_a.sql"], cwd)) == ["m/1_a.sql"]
+
+
+def test_every_file_named_loads_as_its_directory_does(cwd):
+    """pre-commit passes each file: the same migrations, phases and checks as naming their
+    directory, in the order given, each real file once (also through a linked directory)."""
+    write(cwd, "db/expand/001_add.sql", "ALTER TABLE t ADD COLUMN c int;\n")
+    write(cwd, "db/contract/002_drop.sql", "ALTER TABLE t DROP COLUMN c;\n")
+    write(cwd, "db/3_x/up.sql", "CREATE INDEX CONCURRENTLY i ON t (c);\n")
+    write(cwd, "db/3_x/down.sql", "DROP INDEX i;\n")
+    write(cwd, "db/3_x/metadata.toml", "run_in_transaction = false\n")
+    (cwd / "link").symlink_to("db/contract")
+    files = ["db/expand/001_add.sql", "db/3_x/up.sql", "db/3_x/down.sql",
+             "db/contract/002_drop.sql"]  # expand/ sorts first and contract/ last
+    whole = load(["db"], cwd)
+    one_by_one = load(files + ["link/002_drop.sql"], cwd)
+    assert names(one_by_one) == files
+    assert [(s.path, s.declared_phase, s.transaction, s.direction, s.checksum) for s in whole] == [
+        (s.path, s.declared_phase, s.transaction, s.direction, s.checksum) for s in one_by_one]
+    assert [s.declared_phase for s in whole] == ["expand", None, None, "contract"]
+    assert [s.transaction for s in whole][1:3] == ["statement", "statement"]
+
+
+def test_files_named_one_by_one_resolve_each_directory_once(cwd, monkeypatch):
+    """Resolving a path walks its every component: done per directory, not per file, so naming
+    a history's files costs about what naming its directory does."""
+    files = [str(write(cwd, f"db/{d}/{i:03}_x.sql").relative_to(cwd))
+             for d in ("a", "b", "c") for i in range(40)]
+    calls = []
+    real = os.path.realpath
+    monkeypatch.setattr(os.path, "realpath", lambda p, **kw: calls.append(p) or real(p, **kw))
+    assert len(load(files, cwd)) == 120
+    assert len(calls) <= 3 + 2  # the three directories (+ the working directory and root)
+    calls.clear()
+    assert len(load(["db"], cwd)) == 120
+    assert len(calls) <= 1 + 2
+
+
 # -- stdin --------------------------------------------------------------------------------------
 
 def test_dash_reads_stdin(cwd):

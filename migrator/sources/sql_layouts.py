@@ -158,7 +158,8 @@ def file_mode(text: str, name: str, path: Path | str | None,
 
 
 def flyway_named(name: str) -> bool:
-    return bool(_FLYWAY_VERSIONED.match(PurePath(name).name))
+    return bool(_FLYWAY_VERSIONED.match(name if "/" not in name and os.sep == "/"
+                                        else PurePath(name).name))
 
 
 def _diesel(directory: str) -> tuple[str | None, str]:

@@ -38,7 +38,7 @@ def phase_from_directory(path: PurePath) -> str | None:
 
 
 def _phase_of_parts(parts) -> str | None:
-    for part in reversed(parts[:-1]):
+    for part in reversed(parts[:-1]):  # (sql_sources skips this when no part can match)
         if part.lower() in PHASES:
             return part.lower()
     return None
@@ -64,6 +64,14 @@ def _leading_comment_lines(text: str, lines: list[str] | None = None) -> list[tu
         else:
             break
     return out
+
+
+def file_name(display: str) -> str:
+    """``PurePath(display).name`` without building a path object for the common case."""
+    name = display[display.rfind("/") + 1:]
+    if not name or name in (".", "..") or os.sep != "/":
+        return PurePath(display).name
+    return name
 
 
 def _header_finding(path: str, line: int, column: int, message: str) -> Finding:
@@ -191,7 +199,8 @@ def sql_sources(data: bytes, display: str, *, kind: str = "sql",
     configured = configured_mode(assume_in_transaction, sql_transaction)
     digest = hashlib.sha256(data).hexdigest()
     out = []
-    for part in split_parts(text, PurePath(display).name, path, facts):
+    name = file_name(display)
+    for part in split_parts(text, name, path, facts):
         declared = True
         if header.transaction is not None:
             mode = "file" if header.transaction else "statement"
@@ -203,7 +212,7 @@ def sql_sources(data: bytes, display: str, *, kind: str = "sql",
                                         if sql_transaction else "[tool.migrator] assume_in_transaction = true")
         else:
             mode, declared, reason = "file", False, _UNDECLARED
-            if flyway_named(display):
+            if flyway_named(name):
                 reason = ("Flyway runs a migration in one transaction unless it holds statements "
                           "that cannot run in one; not declared in a .conf file: " + _UNDECLARED)
         down = part.direction == "down"
@@ -271,11 +280,13 @@ class SqlFileReader:
         except OSError as e:
             raise UsageError(f"cannot read: {e.strerror or e}", path=display) from None
         real = os.fspath(resolved) if resolved is not None else str(Path(path).resolve())
-        if real.startswith(self._cwd_prefix):  # the phase directory below the working directory
-            parts = real[len(self._cwd_prefix):].split(os.sep)
-        else:
-            parts = PurePath(display).parts
-        return sql_sources(data, display, directory_phase=_phase_of_parts(parts),
+        # The phase directory is looked for below the working directory, else in the name given.
+        below = real.startswith(self._cwd_prefix)
+        where = real[len(self._cwd_prefix):] if below else display
+        phase = None
+        if "expand" in where.lower() or "contract" in where.lower():  # else no part can match
+            phase = _phase_of_parts(where.split(os.sep) if below else PurePath(display).parts)
+        return sql_sources(data, display, directory_phase=phase,
                            assume_in_transaction=self.assume_in_transaction,
                            sql_transaction=self.sql_transaction, path=path, facts=self.facts)
 
