@@ -31,7 +31,6 @@ from pathlib import Path
 
 from ..model import LintedMigration, LintReport, Severity
 from ..sources import warn_on_stderr
-from ..script.catalog import baseline_revisions
 from .cache import LintCache, chain_key, encode, run_key, run_prefix
 
 # Measured on a 2-core machine (benchmarks/lint_bench.py's real-shaped and synthetic corpora,
@@ -463,7 +462,11 @@ def lint_paths(paths: list[str], config, *, stdin_text: str | None = None, use_c
         cwd = Path.cwd()
         report.migrations = [m for m in report.migrations if is_changed(m.source.path, changed, cwd)]
         report.files = len({m.source.path for m in report.migrations})
-    released = baseline_revisions(config) if config.baseline else set()
+    released: set[str] = set()
+    if config.baseline:  # the revision catalog is read only when a baseline is adopted
+        from ..script.catalog import baseline_revisions
+
+        released = baseline_revisions(config)
     if released and not include_baseline:
         kept = [m for m in report.migrations if m.source.revision not in released]
         report.baseline_hidden = len(report.migrations) - len(kept)

@@ -14,7 +14,18 @@ read :class:`Catalog`. Nothing here imports Alembic or a revision module.
 
 from __future__ import annotations
 
-from .catalog import PHASES, Catalog, Revision, load_catalog
-from .project import AlembicProject, find_project
+import importlib
 
 __all__ = ["PHASES", "AlembicProject", "Catalog", "Revision", "find_project", "load_catalog"]
+
+# name -> the submodule defining it, imported on first use: the linter reads SQL files with
+# .graph and .project alone and should not load the catalog (headers, their cache) to do it.
+_LAZY = {"PHASES": "catalog", "Catalog": "catalog", "Revision": "catalog", "load_catalog": "catalog",
+         "AlembicProject": "project", "find_project": "project"}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
