@@ -1,4 +1,4 @@
-"""Every rule name the code can emit has a rule module in rules/ (so `migrator explain NAME`,
+"""Every rule name the code can emit has a rule module in migrator/rules/ (so `migrator explain NAME`,
 `migrator rules` and `[tool.migrator.rules]` know it)."""
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def test_the_collector_sees_the_known_emitters():
 
 def test_every_emitted_rule_name_has_a_rule_module():
     missing = {n: where for n, where in emitted_rule_names().items() if catalog.get_rule(n) is None}
-    assert not missing, f"emitted but not in rules/: {missing}"
+    assert not missing, f"emitted but not in migrator/rules/: {missing}"
 
 
 def test_every_source_rule_has_a_rule_module():

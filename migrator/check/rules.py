@@ -1,5 +1,5 @@
 """The rules of the models check: their names per comparison, and findings built from the rule
-catalog (``rules/``), so severity, fix and configured overrides come from one place."""
+catalog (``migrator/rules/``), so severity, fix and configured overrides come from one place."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def finding(rule_name: str, loc: Location, message: str,
     """A finding of ``rule_name`` with the catalog's severity and fix, as ``[tool.migrator.rules]``
     adjusts it (``"off"``: None)."""
     rule = get_rule(rule_name)
-    if rule is None:  # a bug in migrator: every rule named here has a module in rules/
+    if rule is None:  # a bug in migrator: every rule named here has a module in migrator/rules/
         raise LookupError(f"rule {rule_name!r} is not in the catalog")
     level = (configured or {}).get(rule_name, rule.severity.value)
     if level == "off":

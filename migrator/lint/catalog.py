@@ -1,5 +1,5 @@
-"""The rule catalog: discovers the rule modules in ``migrator.rules`` (the top-level ``rules/``
-directory), checks that each one is complete, and renders a rule's documentation.
+"""The rule catalog: discovers the rule modules in ``migrator.rules`` (``migrator/rules/``, one
+module per rule), checks that each one is complete, and renders a rule's documentation.
 
 A rule module defines ``NAME`` (kebab-case, its module name in snake case), ``SEVERITY``
 ("error" | "warning"), ``SUMMARY``, ``WHY``, ``FIX`` (the recipe in one line, copied into every
