@@ -16,9 +16,9 @@ fi
 .venv/bin/python -m pip install -q -e ".[test]" 2>&1 | grep -v -e '^WARNING: Location' -e 'is ignored' || true
 .venv/bin/python -c "import migrator, sqlglot, alembic, psycopg"
 test -x .venv/bin/migrator || .venv/bin/python -m pip install -q --force-reinstall --no-deps -e . >/dev/null 2>&1
-# Bytecode for the editable package and the rule modules, as a regular install writes it: with
-# PYTHONDONTWRITEBYTECODE set, every run would otherwise compile them from source (~0.1 s).
-.venv/bin/python -m compileall -q migrator rules >/dev/null || true
+# Bytecode for the editable package (rule modules included), as a regular install writes it:
+# with PYTHONDONTWRITEBYTECODE set, every run would otherwise compile them from source (~0.1 s).
+.venv/bin/python -m compileall -q migrator >/dev/null || true
 if [ "${1:-}" = "--with-postgres" ]; then
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
