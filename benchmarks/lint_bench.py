@@ -520,7 +520,7 @@ def _verdict(ok: bool | None) -> str:
 
 def _summary(r: Run, growth: dict[str, float], load_start: tuple, load_end: tuple) -> None:
     f = r.figures
-    rows: list[tuple[str, str, bool | None]] = []
+    rows: list[tuple] = []  # what, figure, met (None: not measured)[, note]
 
     def get(*keys):
         return [f.get(k) for k in keys]
@@ -534,19 +534,19 @@ def _summary(r: Run, growth: dict[str, float], load_start: tuple, load_end: tupl
             if a is None or b is None:
                 rows.append((label, "", None))
                 continue
-            rows.append((label, f"{a / b:.2f}x ({a:.2f} s / {b:.2f} s; cpu {ac / bc:.2f}x)",
-                         a / b <= TARGETS[target]))
-    five, helps = get("five_files", "help")
-    rows.append((f"5-file PR lint < {TARGETS['five_files_s']:g} s", f"{five:.3f} s" if five else "",
-                 None if five is None else five < TARGETS["five_files_s"]))
-    rows.append((f"migrator --help < {TARGETS['help_s']:g} s", f"{helps:.3f} s" if helps else "",
-                 None if helps is None else helps < TARGETS["help_s"]))
+            verdict, by_cpu = a / b <= TARGETS[target], ac / bc <= TARGETS[target]
+            # a busy machine can move a wall ratio across the line: say when CPU seconds disagree
+            rows.append((label, f"{a / b:.2f}x ({a:.2f} s / {b:.2f} s; cpu {ac / bc:.2f}x)", verdict,
+                         "" if verdict == by_cpu else f" (by cpu: {_verdict(by_cpu)})"))
     n = r.args.revisions
-    cold, warm = get(f"alembic{n}.cold", f"alembic{n}.warm")
-    rows.append((f"Alembic {n:,} revisions cold < {TARGETS['alembic_cold_s']:g} s",
-                 f"{cold:.2f} s" if cold else "", None if cold is None else cold < TARGETS["alembic_cold_s"]))
-    rows.append((f"Alembic {n:,} revisions warm < {TARGETS['alembic_warm_s']:g} s",
-                 f"{warm:.2f} s" if warm else "", None if warm is None else warm < TARGETS["alembic_warm_s"]))
+    absolute = (("migrator 5-file lint (cold)", "5-file PR lint", "five_files_s", 3),
+                ("migrator --help", "migrator --help", "help_s", 3),
+                (f"alembic: migrator cold ({n} revisions)", f"Alembic {n:,} revisions cold", "alembic_cold_s", 2),
+                (f"alembic: migrator warm ({n} revisions)", f"Alembic {n:,} revisions warm", "alembic_warm_s", 2))
+    for label, what, target, digits in absolute:
+        wall, cpu = WALL.get(label), CPU.get(label)
+        rows.append((f"{what} < {TARGETS[target]:g} s", f"{wall:.{digits}f} s (cpu {cpu:.{digits}f} s)" if wall else "",
+                     None if wall is None else wall < TARGETS[target]))
     limit = TARGETS["linear_slack"]
     if "scale" in growth:
         s = growth["scale"]
@@ -565,8 +565,8 @@ def _summary(r: Run, growth: dict[str, float], load_start: tuple, load_end: tupl
     fig = max(len(x[1]) for x in rows)
     print(f"\n{'target (issue 14)':<{width}}  {'figure':<{fig}}  verdict")
     print("-" * (width + fig + 12))
-    for what, figure, ok in rows:
-        print(f"{what:<{width}}  {figure:<{fig}}  {_verdict(ok)}")
+    for what, figure, ok, *extra in rows:
+        print(f"{what:<{width}}  {figure:<{fig}}  {_verdict(ok)}{''.join(extra)}")
     print(f"load average (1, 5, 15 min) at start {_load(load_start)}, at end {_load(load_end)}; "
           f"{os.cpu_count()} CPUs. Above ~1 a CPU, wall times are inflated: compare cpu s.")
 
