@@ -35,6 +35,12 @@ def project(tmp_path, monkeypatch):
     return tmp_path
 
 
+def run_file(path: Path) -> tuple[dict | None, dict]:
+    """A cache run file: its report line, then its texts and entries."""
+    report, rest = path.read_bytes().splitlines()
+    return json.loads(report), json.loads(rest)
+
+
 def run(argv: list[str], capsys) -> tuple[int, str, str]:
     """The real entry point (its error mapping included), in process."""
     with pytest.raises(SystemExit) as exc:
@@ -159,15 +165,17 @@ def test_warm_cache_gives_the_same_report_and_corrupt_entries_are_ignored(projec
     code1, first, _ = run(["lint", "--format", "json", "migrations"], capsys)
     entries = sorted((project / ".migrator_cache").rglob("*.json"))
     assert [e.parent.name for e in entries] == ["runs"]  # one file for the run
-    assert len(json.loads(entries[0].read_bytes())["entries"]) == 4  # holding every migration
+    assert len(run_file(entries[0])[1]["entries"]) == 4  # holding every migration
     code2, warm, _ = run(["lint", "--format", "json", "migrations"], capsys)
     assert code0 == code1 == code2 == 1 and cold == first == warm
-    good = json.loads(entries[0].read_bytes())
-    k1, k2 = list(good["entries"])[:2]
-    broken_entries = {**good, "entries": {**good["entries"], k1: {"phase": "bogus"}, k2: []}}
-    for bad in [b"", b"{not json", b'{"phase": "bogus"}', b"\x00\xff", b"[]",
-                json.dumps({**good, "migrations": [{"key": "nope"}]}).encode(),
-                json.dumps(broken_entries).encode()]:
+    report, rest = run_file(entries[0])
+    k1, k2 = list(rest["entries"])[:2]
+    broken_entries = {**rest, "entries": {**rest["entries"], k1: {"phase": "bogus"}, k2: []}}
+    broken_report = {**report, "migrations": [{"key": "nope"}]}
+    for bad in [b"", b"{not json", b'{"phase": "bogus"}', b"\x00\xff", b"[]", b"[]\n[]\n",
+                json.dumps(broken_report).encode() + b"\n" + json.dumps(rest).encode(),
+                json.dumps(report).encode() + b"\n" + json.dumps(broken_entries).encode(),
+                json.dumps(report).encode()]:
         for entry in (project / ".migrator_cache").rglob("*.json"):
             entry.write_bytes(bad)
         code3, again, err = run(["lint", "--format", "json", "migrations"], capsys)
@@ -187,7 +195,7 @@ def test_partial_hit_lints_only_the_changed_migration_with_replayed_state(projec
     assert code == 1 and doc["summary"]["errors"] == json.loads(cold)["summary"]["errors"]
     assert doc["migrations"][3]["findings"] == []  # the type from 001 came through the replay
     runs = sorted((project / ".migrator_cache").rglob("*.json"), key=lambda p: p.stat().st_mtime_ns)
-    assert [len(json.loads(r.read_bytes())["entries"]) for r in runs] == [3, 4]
+    assert [len(run_file(r)[1]["entries"]) for r in runs] == [3, 4]
 
 
 def test_cache_misses_after_an_earlier_migration_changes(project, capsys):

@@ -13,6 +13,7 @@ import pytest
 from migrator.cli import main
 from migrator.config import load_config
 from migrator.lint import parallel
+from migrator.lint.cache import FORMAT
 from migrator.lint.parallel import lint_paths
 
 
@@ -188,8 +189,8 @@ def test_helpers_with_a_partly_warm_cache_store_the_same_entries(corpus, tmp_pat
             if path.exists():
                 path.write_text(path.read_text() + "-- touched\n")
         report = lint_paths([str(corpus)], config, jobs=jobs)
-        runs = sorted((cache / "lint-v2" / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
-        stores.append((_everything(report), json.loads(runs[-1].read_bytes())["entries"]))
+        runs = sorted((cache / f"lint-v{FORMAT}" / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
+        stores.append((_everything(report), json.loads(runs[-1].read_bytes().splitlines()[1])["entries"]))
         for name in ("0040_m.sql", "0090_m.sql", "0130_m.sql"):
             path = corpus / name
             if path.exists():

@@ -9,11 +9,15 @@ replaying the cached operations, so nothing is parsed twice.
 
 Entries are written once per run, in one file (see :class:`LintCache`). A missing, unreadable
 or corrupt entry is a miss, never an error; writes go to a temporary file renamed into place,
-so a reader never sees half a file."""
+so a reader never sees half a file. Encoding and decoding pause the cyclic garbage collector:
+they allocate many objects and free none, and its passes over the heap the parse left behind
+were most of their cost."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import hashlib
 import json
 import os
@@ -21,14 +25,50 @@ import stat
 import tempfile
 from pathlib import Path
 
+try:  # a fast JSON codec where it has wheels (a dependency there); the standard library's elsewhere
+    import orjson
+except ImportError:  # pragma: no cover - platforms without orjson wheels
+    orjson = None
+
 from ..model import (
     ColumnSpec, ConstraintSpec, Finding, LintedMigration, Location, MigrationPhase, Operation,
     Phase, Severity,
 )
 
-FORMAT = 2  # 2: one file per run holding its migrations' entries
+FORMAT = 3  # 2: one file per run holding its migrations' entries; 3: the report first in it
 _SUBDIR = f"lint-v{FORMAT}"
 KEEP_RUNS = 8  # whole-run entries kept (one per distinct input tree and configuration)
+
+
+def _dumps(value) -> bytes:
+    """Compact JSON in UTF-8 (one line: a newline in a string is escaped)."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(value)
+        except TypeError:  # a lone surrogate, an int beyond 64 bits: the slow way
+            pass
+    return json.dumps(value, separators=(",", ":")).encode("ascii")
+
+
+def _loads(data: bytes):
+    if orjson is not None:
+        try:
+            return orjson.loads(data)
+        except ValueError:  # e.g. an escaped lone surrogate, which json reads
+            pass
+    return json.loads(data)
+
+
+@contextlib.contextmanager
+def paused_gc():
+    """No cyclic garbage collection inside (for code that allocates and frees nothing cyclic)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # ------------------------------------------------------------------ keys
@@ -45,7 +85,7 @@ def code_stamp() -> str:
             for name in sorted(filenames):
                 if name.endswith((".py", ".md")):
                     st = os.stat(os.path.join(dirpath, name))
-                    h.update(f"{dirpath}/{name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+                    h.update(f"{dirpath}/{name}:{st.st_size}:{st.st_mtime_ns}\n".encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 
 
@@ -93,7 +133,7 @@ def source_checksum(source) -> str:
 
 def chain_key(previous: str, prefix: str, source) -> str:
     """Key of one migration's result given the key of the migration before it ('' for the first)."""
-    return hashlib.sha256(f"{prefix}\0{previous}\0{source.path}\0{source_checksum(source)}".encode()).hexdigest()
+    return hashlib.sha256(f"{prefix}\0{previous}\0{source.path}\0{source_checksum(source)}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
 # ------------------------------------------------------------------ encoding
@@ -166,11 +206,15 @@ def decode(entry: dict, source) -> LintedMigration:
 class LintCache:
     """Result entries under ``directory``; ``LintCache(None)`` is a cache that never hits.
 
-    A run's results are written as one file (``runs/<name>.json``): the entries of every
-    migration it linted or found, by chained key, and, when the run has a :func:`run_key`, the
-    whole report. One file per run rather than per migration keeps the run that writes the
-    cache about as cheap as a cold one; the ``KEEP_RUNS`` newest files are kept, and a
-    migration's entry is looked up across them (loaded on the first lookup)."""
+    A run's results are written as one file (``runs/<name>.json``) of two JSON lines: first
+    the run's report, when it has a :func:`run_key` (else null), without operations or source
+    texts (phases, findings, where each migration came from), so that a warm run that needs
+    no operations decodes only that line; then ``{"texts": [...], "entries": {...}}``: the
+    sources' texts for the report (the formats that need them), and the entry of every
+    migration the run linted or found, by chained key. One file
+    per run rather than per migration keeps the run that writes the cache about as cheap as a
+    cold one; the ``KEEP_RUNS`` newest files are kept, and a migration's entry is looked up
+    across them (loaded on the first lookup)."""
 
     def __init__(self, directory: Path | None):
         self.directory = Path(directory) / _SUBDIR if directory is not None else None
@@ -200,13 +244,15 @@ class LintCache:
                 files = sorted(self._runs().glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
             except OSError:
                 files = []
-            for path in files:  # oldest first: a newer entry of the same key wins
-                try:
-                    entries = json.loads(path.read_bytes()).get("entries")
-                except Exception:  # noqa: BLE001 - unreadable or corrupt: nothing from it
-                    continue
-                if isinstance(entries, dict):
-                    self._stored.update(entries)
+            with paused_gc():
+                for path in files:  # oldest first: a newer entry of the same key wins
+                    try:
+                        data = path.read_bytes()
+                        entries = _loads(data[data.index(b"\n") + 1:]).get("entries")
+                    except Exception:  # noqa: BLE001 - unreadable or corrupt: nothing from it
+                        continue
+                    if isinstance(entries, dict):
+                        self._stored.update(entries)
         return self._stored
 
     def get(self, key: str, source) -> LintedMigration | None:
@@ -233,15 +279,16 @@ class LintCache:
         if self.directory is not None:
             self._run[key] = entry
 
-    def save(self, keys: list[str] | None = None, name: str | None = None, run: dict | None = None) -> None:
+    def save(self, keys: list[str] | None = None, name: str | None = None, report: dict | None = None,
+             texts: list[str] | None = None) -> None:
         """Write this run's entries as one file, named ``name`` (a run key) or after its keys;
-        ``run`` adds the whole report's fields."""
-        if self.directory is None or not (self._run or run):
+        ``report`` and ``texts``: the whole report's (see the class)."""
+        if self.directory is None or not (self._run or report):
             return
         if name is None:
             name = hashlib.sha256("\0".join(keys or sorted(self._run)).encode()).hexdigest()
         path = self._runs() / f"{name}.json"
-        self._write(path, {"entries": self._run, **(run or {})})
+        self._write(path, report, {"texts": texts or [], "entries": self._run})
         self._prune(path.parent, KEEP_RUNS)
 
     # --- a whole run, under :func:`run_key` ---------------------------------------------------
@@ -250,33 +297,43 @@ class LintCache:
         """The whole report stored under ``key``, or None when missing or corrupt, or when a
         file or environment value its Alembic revisions read has changed since (``render_env()``
         gives the environment revisions render with now). The files the run skipped are passed
-        to ``warn(path, why)`` again, as the run that stored it did."""
+        to ``warn(path, why)`` again, as the run that stored it did. Without
+        ``need_operations`` the migrations come without operations or source texts, and only
+        the report at the head of the file is decoded."""
         from ..model import LintReport, MigrationSource
 
         if self.directory is None:
             return None
         try:
             with open(self._runs() / f"{key}.json", "rb") as fh:
-                doc = json.loads(fh.read())
-            entries = doc["entries"]
-            migrations = []
-            for item in doc["migrations"]:
-                source = MigrationSource(**item["source"])
-                entry = entries[item["key"]]
-                if not need_operations:
-                    entry = {**entry, "operations": []}
-                migrations.append(decode(entry, source))
-            skipped = [(str(path), str(why)) for path, why in doc.get("skipped", [])]
-            if not _still_true(doc.get("reads") or {}, render_env):
+                data = fh.read()
+            head = data.index(b"\n")
+            with paused_gc():
+                report, texts, entries = _loads(data[:head]), None, None
+                if need_operations:
+                    rest = _loads(data[head + 1:])
+                    texts, entries = rest["texts"], rest["entries"]
+                migrations = []
+                for n, item in enumerate(report["migrations"]):
+                    meta = item["source"]
+                    if entries is not None:
+                        source = MigrationSource(**meta, text=texts[n])
+                        migrations.append(decode(entries[item["key"]], source))
+                    else:
+                        source = MigrationSource(**meta)
+                        migrations.append(decode({**item, "operations": []}, source))
+            skipped = [(str(path), str(why)) for path, why in report.get("skipped", [])]
+            if not _still_true(report.get("reads") or {}, render_env):
                 return None
+            files = int(report["files"])
         except Exception:  # noqa: BLE001 - missing or corrupt: lint for real
             return None
         if warn is not None:
             for path, why in skipped:
                 warn(path, why)
-        return LintReport(migrations, files=int(doc["files"]))
+        return LintReport(migrations, files=files)
 
-    def put_run(self, key: str | None, roots: list[Path], report, keys: list[str], skipped=(),
+    def put_run(self, key: str | None, roots: list[str], report, keys: list[str], skipped=(),
                 render_env: dict[str, str] | None = None) -> None:
         """Write this run's entries, with ``report`` as the result of the whole run under
         ``key`` when every migration in it came from under ``roots`` (else the key would not
@@ -290,11 +347,14 @@ class LintCache:
         if key is None or not _all_within([m.source.path for m in report.migrations], roots):
             self.save(keys)
             return
-        self.save(keys, key, {
-            "files": report.files, "skipped": [list(s) for s in skipped],
-            "reads": _reads(report, render_env),
-            "migrations": [{"source": _encode_source(m.source), "key": k}
-                           for m, k in zip(report.migrations, keys)]})
+        migrations = []
+        for m, k in zip(report.migrations, keys):
+            entry = self._run.get(k) or encode(m)
+            migrations.append({"source": _encode_source(m.source), "key": k,
+                               "phase": entry["phase"], "findings": entry["findings"]})
+        self.save(keys, key, {"files": report.files, "skipped": [list(s) for s in skipped],
+                              "reads": _reads(report, render_env), "migrations": migrations},
+                  [m.source.text for m in report.migrations])
 
     @staticmethod
     def _prune(directory: Path, keep: int) -> None:
@@ -308,8 +368,9 @@ class LintCache:
 
     # --- writing ------------------------------------------------------------------------------
 
-    def _write(self, path: Path, doc) -> None:
-        """Atomic: a temporary file renamed into place. A failure disables the cache."""
+    def _write(self, path: Path, *lines) -> None:
+        """``lines`` as JSON lines, atomically: a temporary file renamed into place. A failure
+        disables the cache."""
         if self.directory is None:
             return
         try:
@@ -318,10 +379,12 @@ class LintCache:
                 ignore = self.directory.parent / ".gitignore"
                 if not ignore.exists():
                     ignore.write_text("# created by migrator\n*\n", encoding="utf-8")
+            with paused_gc():
+                data = b"\n".join(_dumps(line) for line in lines) + b"\n"
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
             try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:  # dumps: the C encoder
-                    fh.write(json.dumps(doc, separators=(",", ":")))
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
                 os.replace(tmp, path)
             except BaseException:
                 try:
@@ -357,65 +420,102 @@ class _Resolver:
     def __init__(self) -> None:
         self.dirs: dict[str, str] = {}
 
-    def __call__(self, path: str) -> str:
+    def file(self, path: str) -> str:
+        """``path`` with its directory's real path (the name itself is kept, even a link)."""
         head, tail = os.path.split(os.path.abspath(path))
         real = self.dirs.get(head)
         if real is None:
             real = self.dirs[head] = os.path.realpath(head)
-        if not tail:
-            return real
-        full = os.path.join(real, tail)
-        return os.path.realpath(full) if os.path.isdir(full) else full
+        return os.path.join(real, tail) if tail else real
 
 
-def _tree_roots(paths: list[str], config) -> list[Path] | None:
+def _tree_roots(paths: list[str], config) -> list[str] | None:
+    """What a run over ``paths`` reads, as real paths: files named (``.sql``, ``.py``) and
+    directories; None when it may read more (standard input, a configuration file)."""
     if not paths:  # the configured project: everything under the configuration's directory
-        return [Path(config.root).resolve()]
+        return [os.path.realpath(config.root)]
     roots = []
     resolve = _Resolver()
     for p in paths:
         if p == "-":
             return None
         if p.lower().endswith((".sql", ".py")):
-            roots.append(Path(resolve(p)))
+            roots.append(resolve.file(p))  # a directory so named is resolved when hashed
             continue
-        path = Path(p)
-        if path.is_file():
+        if os.path.isfile(p):
             return None  # alembic.ini / pyproject.toml may point anywhere
-        roots.append(path.resolve())
+        roots.append(os.path.realpath(p))
     return roots or None
 
 
-def _tree_digest(roots: list[Path], skip: Path | None) -> str:
+def _hash_file(h, path: str, st: os.stat_result) -> None:
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would block: its name is enough
+        h.update(f"N\0{path}\0{st.st_mode}\0".encode("utf-8", "surrogatepass"))
+        return
+    if st.st_size > _BIG:
+        h.update(f"F\0{path}\0{st.st_size}:{st.st_mtime_ns}\0".encode("utf-8", "surrogatepass"))
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        h.update(f"E\0{path}\0".encode("utf-8", "surrogatepass"))
+        return
+    try:
+        chunks = []
+        while True:  # a file may grow while read: read to its end
+            chunk = os.read(fd, max(st.st_size + 1, 65536))
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except OSError:
+        h.update(f"E\0{path}\0".encode("utf-8", "surrogatepass"))
+        return
+    finally:
+        os.close(fd)
+    h.update(f"F\0{path}\0{sum(map(len, chunks))}\0".encode("utf-8", "surrogatepass"))
+    for chunk in chunks:
+        h.update(chunk)
+
+
+def _tree_digest(roots: list[str], skip: str | None) -> tuple[list[str], str]:
+    """(the roots, a root named like a file but a directory resolved, a digest of the content
+    of every file under them). Plain strings and one stat a file: a warm run's cost is
+    mostly this, for every file given."""
     h = hashlib.sha256()
+    final = []
+    count = 0
     for root in roots:
-        h.update(f"R\0{root}\0".encode())
-        if root.is_file():
-            files = [root]
-        else:
-            files = []
-            for dirpath, dirnames, filenames in os.walk(root):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS
-                                     and (skip is None or Path(dirpath, d) != skip))
-                files.extend(Path(dirpath, f) for f in sorted(filenames) if not f.startswith("."))
-                if len(files) > _MAX_FILES:
-                    raise _TooBig
+        try:
+            st = os.stat(root)
+        except OSError:
+            final.append(root)
+            h.update(f"R\0{root}\0E\0".encode("utf-8", "surrogatepass"))
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            final.append(root)
+            h.update(f"R\0{root}\0".encode("utf-8", "surrogatepass"))
+            _hash_file(h, root, st)
+            count += 1
+            continue
+        root = os.path.realpath(root)
+        final.append(root)
+        h.update(f"R\0{root}\0".encode("utf-8", "surrogatepass"))
+        files = []
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS
+                                 and (skip is None or os.path.join(dirpath, d) != skip))
+            files.extend(os.path.join(dirpath, f) for f in sorted(filenames) if not f.startswith("."))
+            if count + len(files) > _MAX_FILES:
+                raise _TooBig
+        count += len(files)
         for f in files:
             try:
-                st = f.stat()
-                if not stat.S_ISREG(st.st_mode):  # a FIFO would block: its name is enough
-                    h.update(f"N\0{f}\0{st.st_mode}\0".encode())
-                    continue
-                if st.st_size > _BIG:
-                    h.update(f"F\0{f}\0{st.st_size}:{st.st_mtime_ns}\0".encode())
-                    continue
-                data = f.read_bytes()
+                st = os.stat(f)
             except OSError:
-                h.update(f"E\0{f}\0".encode())
+                h.update(f"E\0{f}\0".encode("utf-8", "surrogatepass"))
                 continue
-            h.update(f"F\0{f}\0".encode())
-            h.update(hashlib.sha256(data).digest())
-    return h.hexdigest()
+            _hash_file(h, f, st)
+    return final, h.hexdigest()
 
 
 def _full_config_digest(config) -> str:
@@ -424,37 +524,46 @@ def _full_config_digest(config) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def run_key(paths: list[str], config) -> tuple[str, list[Path]] | None:
-    """Key of a whole run over ``paths``, or None when a whole-run entry cannot be trusted."""
+def run_key(paths: list[str], config) -> tuple[str, list[str]] | None:
+    """Key of a whole run over ``paths`` and the real paths it covers, or None when a
+    whole-run entry cannot be trusted."""
     roots = _tree_roots(paths, config)
     if roots is None:
         return None
-    skip = config.resolve(config.cache_dir).resolve() if config.cache_dir else None
+    skip = os.path.realpath(config.resolve(config.cache_dir)) if config.cache_dir else None
     try:
-        tree = _tree_digest(roots, skip)
+        roots, tree = _tree_digest(roots, skip)
     except _TooBig:
         return None
-    blob = "\0".join([code_stamp(), _full_config_digest(config), str(Path.cwd()),
-                      *map(str, roots), tree])
-    return hashlib.sha256(blob.encode()).hexdigest(), roots
+    blob = "\0".join([code_stamp(), _full_config_digest(config), os.getcwd(), *roots, tree])
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest(), roots
 
 
 def _encode_source(s) -> dict:
+    """Where a migration came from, as the report shows it (its text is kept apart)."""
     return {"path": s.path, "revision": s.revision, "release": s.release,
-            "declared_phase": s.declared_phase, "kind": s.kind, "text": s.text, "checksum": s.checksum,
+            "declared_phase": s.declared_phase, "kind": s.kind, "checksum": s.checksum,
             "transaction": s.transaction, "transaction_declared": s.transaction_declared,
             "transaction_reason": s.transaction_reason, "direction": s.direction}
 
 
-def _all_within(paths: list[str], roots: list[Path]) -> bool:
+def _all_within(paths: list[str], roots: list[str]) -> bool:
     """Whether every path is one of ``roots`` or under one: a set lookup per ancestor, so the
     cost is linear in the paths (pre-commit passes thousands of files as roots)."""
-    inside = {str(r) for r in roots}
+    inside = {os.fspath(r) for r in roots}
     resolve = _Resolver()
-    for path in paths:
-        p = Path(resolve(path))
-        if not (str(p) in inside or any(str(a) in inside for a in p.parents)):
-            return False
+    for path in set(paths):
+        p = resolve.file(path)
+        if p in inside:
+            continue
+        if os.path.isdir(p) and os.path.realpath(p) in inside:
+            continue
+        parent = os.path.dirname(p)
+        while parent not in inside:
+            up = os.path.dirname(parent)
+            if up == parent:
+                return False
+            parent = up
     return True
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from ..model import LintedMigration, LintReport, Severity
 from ..sources import warn_on_stderr
-from .cache import LintCache, chain_key, encode, run_key, run_prefix
+from .cache import LintCache, chain_key, encode, paused_gc, run_key, run_prefix
 
 # Measured on a 2-core machine (benchmarks/lint_bench.py's real-shaped and synthetic corpora,
 # per file, CPU seconds): parsing and linting cost ~150 us a statement plus ~0.3 us a character
@@ -221,9 +221,11 @@ def _helper(start: int, stop: int, sources: list, hits: list, config, state_in: 
                 _replay(state, hits[i])
                 continue
             linted = lint_parsed(sources[i], parsed.pop(i), state, config)
+            if entries:
+                with paused_gc():
+                    entry = encode(linted)
             batch.append((i, linted.phase, linted.findings,
-                          linted.operations if operations else None,
-                          encode(linted) if entries else None))
+                          linted.operations if operations else None, entry if entries else None))
             if len(batch) >= _BATCH:
                 _send(results, batch)
                 batch = []
@@ -344,9 +346,7 @@ def _lint_range(sources: list, results: list, hits: list, state, config, start: 
 def _collect(pipes: list[int], sources: list, results: list, cache: LintCache, keys: list[str],
              stored: set[int]) -> bool:
     """Read every helper's results, in order, into ``results``; False when one failed."""
-    enabled = gc.isenabled()
-    gc.disable()  # decoding allocates many objects, none of them garbage
-    try:
+    with paused_gc():  # decoding allocates many objects, none of them garbage
         for fd in pipes:
             with open(fd, "rb", closefd=False) as fh:
                 while True:
@@ -362,9 +362,6 @@ def _collect(pipes: list[int], sources: list, results: list, cache: LintCache, k
                             cache.put_entry(keys[i], entry)
                             stored.add(i)
         return True
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def lint_many(sources: list, config, *, cache: LintCache | None = None, jobs: int | None = None,
@@ -404,9 +401,10 @@ def lint_many(sources: list, config, *, cache: LintCache | None = None, jobs: in
             _lint_range(sources, results, list(results), SchemaState(), config, 0, misses[-1] + 1)
     finally:
         gc.unfreeze()
-    for i in misses:
-        if i not in stored:
-            cache.put(keys[i], results[i])
+    with paused_gc():
+        for i in misses:
+            if i not in stored:
+                cache.put(keys[i], results[i])
     cache.run_keys = keys
     return LintReport(results, files=len({s.path for s in sources}))
 

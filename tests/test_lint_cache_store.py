@@ -1,0 +1,92 @@
+"""How the lint cache stores a run: one file, the report line first (a warm run that needs no
+operations decodes only that), the entries after; either JSON codec reads what either wrote."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from migrator.cli import main
+from migrator.lint import cache as cache_mod
+
+MIGRATIONS = {
+    "001_users.sql": "-- migrator: phase=expand release=1.0.0\nCREATE TABLE users (id bigint PRIMARY KEY, email varchar(50));\n",
+    "002_index.sql": "-- migrator: phase=expand release=1.1.0\nCREATE INDEX idx_email ON users (email);\n",
+    "003_widen.sql": "-- migrator: phase=expand release=1.2.0\nALTER TABLE users ALTER COLUMN email TYPE varchar(20);\n",
+}
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MIGRATOR_CACHE_DIR", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    mig = tmp_path / "migrations"
+    mig.mkdir()
+    for name, sql in MIGRATIONS.items():
+        (mig / name).write_text(sql)
+    return tmp_path
+
+
+def lint(capsys, *args: str) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(["lint", *args])
+    return exc.value.code, capsys.readouterr().out
+
+
+def run_files(project):
+    return sorted((project / ".migrator_cache").rglob("runs/*.json"))
+
+
+def test_a_warm_run_without_operations_reads_only_the_report_line(project, capsys):
+    code, cold = lint(capsys, "--format", "json", "--no-cache", "migrations")
+    assert lint(capsys, "--format", "json", "migrations") == (code, cold)
+    [path] = run_files(project)
+    report, rest = path.read_bytes().splitlines()
+    assert json.loads(report)["migrations"][1]["findings"]  # the bad index, with the report
+    path.write_bytes(report + b"\n{broken")  # entries unreadable: json needs none of them
+    assert lint(capsys, "--format", "json", "migrations") == (code, cold)
+    # sarif needs operations and texts (fingerprints): the broken line makes it lint for real
+    _, sarif_cold = lint(capsys, "--format", "sarif", "--no-cache", "migrations")
+    assert lint(capsys, "--format", "sarif", "migrations") == (code, sarif_cold)
+
+
+def test_sarif_from_a_warm_run_equals_a_cold_one(project, capsys):
+    _, cold = lint(capsys, "--format", "sarif", "--no-cache", "migrations")
+    lint(capsys, "--format", "sarif", "migrations")
+    assert lint(capsys, "--format", "sarif", "migrations")[1] == cold
+
+
+@pytest.mark.parametrize("writer,reader", [("stdlib", "orjson"), ("orjson", "stdlib")])
+def test_either_codec_reads_what_the_other_wrote(project, capsys, monkeypatch, writer, reader):
+    if cache_mod.orjson is None:
+        pytest.skip("orjson has no wheel on this platform: only the standard library codec runs")
+    fast = cache_mod.orjson
+    _, cold = lint(capsys, "--format", "json", "--no-cache", "migrations")
+    monkeypatch.setattr(cache_mod, "orjson", fast if writer == "orjson" else None)
+    lint(capsys, "--format", "json", "migrations")
+    monkeypatch.setattr(cache_mod, "orjson", fast if reader == "orjson" else None)
+    (project / "migrations" / "004_more.sql").write_text(  # a partial hit: entries are read
+        "-- migrator: phase=expand release=1.3.0\nALTER TABLE users ADD COLUMN n int;\n")
+    _, partial = lint(capsys, "--format", "json", "migrations")
+    _, partial_cold = lint(capsys, "--format", "json", "--no-cache", "migrations")
+    assert partial == partial_cold
+
+
+@pytest.mark.skipif(os.name != "posix", reason="undecodable file names are a POSIX thing")
+def test_an_undecodable_file_name_is_cached_and_read_back(project, capsys):
+    """Its name carries a lone surrogate, which the fast codec refuses: the run is still stored
+    and answered."""
+    name = os.fsdecode(b"004_caf\xe9.sql")
+    try:
+        (project / "migrations" / name).write_text(
+            "-- migrator: phase=expand release=1.3.0\nALTER TABLE users ADD COLUMN n int;\n")
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("the file system refuses undecodable names")
+    code, cold = lint(capsys, "--format", "json", "--no-cache", "migrations")
+    assert lint(capsys, "--format", "json", "migrations") == (code, cold)
+    [path] = run_files(project)
+    assert json.loads(path.read_bytes().splitlines()[0])["files"] == 4
+    assert lint(capsys, "--format", "json", "migrations") == (code, cold)
