@@ -325,7 +325,7 @@ class _Loader:
         self.seen.add(key)
         return key
 
-    def _real_path(self, path: Path, is_link: bool) -> str:
+    def _real_path(self, path: Path | str, is_link: bool) -> str:
         """The real path of a file named on the command line: its directory's real path,
         resolved once per directory (pre-commit passes every file of a history), joined with
         its name, unless the file itself is a symbolic link."""
@@ -407,7 +407,9 @@ class _Loader:
         if arg == "-":
             self.stdin()
             return
-        p = Path(arg)
+        # A name ending in .sql is used as given (pre-commit passes thousands): the system
+        # calls read it as pathlib would; anything else becomes a Path.
+        p = arg if _sql_name(arg) else Path(arg)
         try:  # one lstat (and a stat for a link) says whether it exists, and what it is
             mode = os.lstat(p).st_mode
             is_link = stat.S_ISLNK(mode)
@@ -422,10 +424,10 @@ class _Loader:
         if stat.S_ISDIR(mode):
             if not os.access(p, os.R_OK | os.X_OK):
                 raise UsageError("cannot read directory: permission denied", path=arg)
-            self.directory(p, arg)
+            self.directory(Path(p), arg)
         elif (why := _why_not_regular(mode)) is not None:  # a FIFO would wait for a writer
             self.warn(arg, why)
-        elif p.suffix.lower() == ".sql":
+        elif isinstance(p, str) or p.suffix.lower() == ".sql":
             self.sql_files([(p, arg, self._real_path(p, is_link))])
         elif p.suffix.lower() == ".py":
             script_dir = p.parent.parent if p.parent.name == "versions" else p.parent
@@ -450,6 +452,13 @@ class _Loader:
             raise UsageError("not a migration: expected a .sql file, an Alembic revision (.py), "
                              "a directory, alembic.ini, pyproject.toml or - for standard input",
                              path=arg)
+
+
+def _sql_name(arg: str) -> bool:
+    """Whether ``arg`` names a file with the .sql suffix (as ``Path(arg).suffix`` says it) that
+    the system reads the same without pathlib's normalising."""
+    name = arg[arg.rfind("/") + 1:]
+    return len(name) > 4 and name[-4:].lower() == ".sql" and os.sep == "/" and "\0" not in arg
 
 
 def _name(rel: str) -> str:

@@ -114,41 +114,47 @@ def read_header(text: str, path: str) -> Header:
         if not m or _SUPPRESSION.match(m.group(1)):
             continue
         column = lines[number - 1].find("--") + 1
-        words = _header_words(m.group(1))
-        if words is None:
-            findings.append(_header_finding(path, number, column,
-                                            "unreadable migrator header: no closing quotation"))
-            continue
-        for word in words:
-            key, eq, value = word.partition("=")
-            key = key.strip().lower()
-            value = value.strip()
-            if not eq or not value:
-                findings.append(_header_finding(
-                    path, number, column, f"migrator header item {word!r} is not key=value"))
-            elif key == "phase":
-                if value.lower() in PHASES:
-                    header.phase = value.lower()
-                else:
-                    findings.append(_header_finding(
-                        path, number, column,
-                        f"phase must be 'expand' or 'contract', got {value!r}"))
-            elif key == "release":
-                try:
-                    parse_release(value)
-                    header.release = value
-                except MigratorError as e:
-                    findings.append(_header_finding(path, number, column, e.message))
-            elif key == "transaction" and value.lower() in _TRUE + _FALSE:
-                header.transaction = value.lower() in _TRUE
-            elif key == "transaction":
-                findings.append(_header_finding(
-                    path, number, column, f"transaction must be true or false, got {value!r}"))
+        for key, value in _header_items(m.group(1)):
+            if key == "error":
+                findings.append(_header_finding(path, number, column, value))
             else:
-                findings.append(_header_finding(
-                    path, number, column,
-                    f"unknown migrator header key {key!r} (known: phase, release, transaction)"))
+                setattr(header, key, value)
     return header
+
+
+@lru_cache(maxsize=256)  # a history repeats a few header lines on many files
+def _header_items(items: str) -> tuple[tuple[str, object], ...]:
+    """What one header line's ``key=value`` items say, in order: (``phase`` | ``release`` |
+    ``transaction``, value) or (``error``, message)."""
+    words = _header_words(items)
+    if words is None:
+        return (("error", "unreadable migrator header: no closing quotation"),)
+    out: list[tuple[str, object]] = []
+    for word in words:
+        key, eq, value = word.partition("=")
+        key = key.strip().lower()
+        value = value.strip()
+        if not eq or not value:
+            out.append(("error", f"migrator header item {word!r} is not key=value"))
+        elif key == "phase":
+            if value.lower() in PHASES:
+                out.append(("phase", value.lower()))
+            else:
+                out.append(("error", f"phase must be 'expand' or 'contract', got {value!r}"))
+        elif key == "release":
+            try:
+                parse_release(value)
+                out.append(("release", value))
+            except MigratorError as e:
+                out.append(("error", e.message))
+        elif key == "transaction" and value.lower() in _TRUE + _FALSE:
+            out.append(("transaction", value.lower() in _TRUE))
+        elif key == "transaction":
+            out.append(("error", f"transaction must be true or false, got {value!r}"))
+        else:
+            out.append(("error",
+                        f"unknown migrator header key {key!r} (known: phase, release, transaction)"))
+    return tuple(out)
 
 
 def _decode(data: bytes, path: str) -> tuple[str, list[Finding]]:
