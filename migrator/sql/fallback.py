@@ -9,7 +9,7 @@ understood becomes an ``unparsed`` operation with the reason.
 
 from __future__ import annotations
 
-from migrator.model import Operation, Statement
+from migrator.model import OpKind, Operation, Statement
 from migrator.sql.fallback_ddl import Reparse, make, read_alter, read_create, read_drop
 from migrator.sql.words import Cursor, tokenize
 
@@ -24,14 +24,33 @@ def classify(stmt: Statement, reparse: Reparse | None = None, why: str | None = 
     first = c.peek()
     handler = _HANDLERS.get(first)
     ops = None
-    if handler is not None:
+    if any(t.kind == "op" and t.text == "{" for t in toks):
+        # ``{{ .Schema }}``, ``${schema}``: a template the tool that runs the file fills in. What
+        # it stands for is unknown, so the statement is not judged (never judged on a wrong name).
+        why = "a template placeholder ({...}) stands where SQL is expected"
+    elif handler is not None:
         ops = handler(stmt, c, reparse)
-    if ops:
+    if ops and not any(_target_missing(op) for op in ops):
         return ops
+    if ops:
+        why = why or "the object it acts on is not a name"
     reason = "statement not understood"
     if why:
         reason = f"{reason} ({why})"
     return [make(stmt, "unparsed", reason=reason)]
+
+
+# What each kind acts on: an operation of these kinds without it was read from something that is
+# not SQL's grammar (a template, a typo), and a verdict on it would name the wrong object.
+_NEEDS_TABLE = frozenset({
+    OpKind.CREATE_TABLE, OpKind.CREATE_TABLE_AS, OpKind.ADD_COLUMN, OpKind.DROP_COLUMN,
+    OpKind.RENAME_COLUMN, OpKind.ALTER_COLUMN_TYPE, OpKind.SET_NOT_NULL, OpKind.DROP_NOT_NULL,
+    OpKind.SET_DEFAULT, OpKind.DROP_DEFAULT, OpKind.ADD_CONSTRAINT, OpKind.VALIDATE_CONSTRAINT,
+    OpKind.DROP_CONSTRAINT, OpKind.CREATE_INDEX})
+
+
+def _target_missing(op: Operation) -> bool:
+    return op.kind in _NEEDS_TABLE and not op.table and op.object_type is None  # domains have none
 
 
 # -- transaction control and session ------------------------------------------------------------
