@@ -172,3 +172,21 @@ def test_sqlx_and_golang_migrate_down_files_follow_their_up_file(tmp_path):
         ("1_users.up.sql", "up"), ("1_users.down.sql", "down"),
         ("2_email.up.sql", "up"), ("2_email.down.sql", "down")]
     assert report.errors == 0
+
+
+# -- blanking the other direction's lines ---------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from migrator.sources.sql_layouts import _blank_except  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["", "a", "-- +goose Up", "x;\r"]), max_size=12),
+       st.lists(st.tuples(st.integers(0, 14), st.integers(0, 14)), max_size=4))
+def test_blank_except_keeps_exactly_the_lines_in_range(lines, keep):
+    text = "\n".join(lines)
+    n = len(text.split("\n"))
+    kept = [any(a <= i < b for a, b in keep) for i in range(n)]
+    want = "\n".join(line if k else "" for line, k in zip(text.split("\n"), kept))
+    assert _blank_except(text, keep) == want

@@ -77,11 +77,12 @@ def _blank_except(text: str, keep: list[tuple[int, int]]) -> str:
     """``text`` with every line outside the ``keep`` line ranges (0-based, end exclusive)
     emptied."""
     lines = text.split("\n")
-    kept = [False] * len(lines)
+    out = [""] * len(lines)
     for a, b in keep:
-        for i in range(a, min(b, len(lines))):
-            kept[i] = True
-    return "\n".join(line if k else "" for line, k in zip(lines, kept))
+        b = min(b, len(lines))
+        if a < b:
+            out[a:b] = lines[a:b]
+    return "\n".join(out)
 
 
 def _sections(text: str, pattern: re.Pattern) -> list[tuple[str, int, int, str]]:

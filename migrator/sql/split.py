@@ -104,25 +104,6 @@ def _inside_atomic_body(text: str, start: int, end: int) -> bool:
     return len(_BLOCK_OPEN.findall(body)) > len(_BLOCK_CLOSE.findall(body))
 
 
-class _Lines:
-    """Line/column of an offset, counted incrementally (offsets only grow)."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = 0
-        self.line = 1
-        self.line_start = 0
-
-    def at(self, offset: int) -> tuple[int, int]:
-        text = self.text
-        newlines = text.count("\n", self.pos, offset)
-        if newlines:
-            self.line += newlines
-            self.line_start = text.rfind("\n", self.pos, offset) + 1
-        self.pos = offset
-        return self.line, offset - self.line_start + 1
-
-
 _TX_BEGIN = {"BEGIN", "START"}
 _TX_END = {"COMMIT", "END", "ROLLBACK", "ABORT"}
 _TX_WORDS = _TX_BEGIN | _TX_END | {"PREPARE"}
@@ -168,11 +149,10 @@ def split_sql(text: str, path: str, wrapped: bool = True) -> list[Statement]:
     first COMMIT are still in the runner's transaction.
     """
     n = len(text)
-    lines = _Lines(text)
     found: list[tuple[int, int]] = []  # (start, end) offsets
-    pos = 0
+    pos = line_start = 0
     if text.startswith("\ufeff"):  # a byte-order mark is not a column
-        pos = lines.line_start = 1
+        pos = line_start = 1
     start = -1
     c_head = False
     search = _NEXT.search
@@ -231,17 +211,25 @@ def split_sql(text: str, path: str, wrapped: bool = True) -> list[Statement]:
     statements: list[Statement] = []
     explicit = False
     marks: list[str | None] = []
-    at = lines.at
+    # Line and column of each start, counting newlines from the previous start only.
+    line, counted = 1, 0
+    first_word = _FIRST_WORDS.search
     for s, e in found:
         sql = text[s:e].rstrip()
         if not sql:
             continue
-        line, column = at(s)
-        mark = _transaction_word(sql)
-        if mark is not None:
-            explicit = True
+        newlines = text.count("\n", counted, s)
+        if newlines:
+            line += newlines
+            line_start = text.rfind("\n", counted, s) + 1
+        counted = s
+        word = first_word(sql, 0, 40)
+        mark = None
+        if word is not None and word.group().upper() in _TX_WORDS:
+            mark = _transaction_word(sql)
+            explicit = explicit or mark is not None
         marks.append(mark)
-        statements.append(Statement(sql, Location(path, line, column), wrapped))
+        statements.append(Statement(sql, Location(path, line, s - line_start + 1), wrapped))
 
     if not explicit:
         return statements
