@@ -17,8 +17,11 @@ from migrator.model import Location, Statement
 # The next token that matters for splitting. A quote right after an ``e``/``E`` that does not
 # continue a word opens an E'...' string; a dollar tag right after a word character or ``$``
 # (``a$b$``) is part of an identifier: both checked with _WORDISH where the scan stops.
+# A tag's first character is a letter, _ or any non-ASCII character, the rest also digits: the
+# classes name the ASCII characters left out ([A-Za-z_\x80-\U0010ffff] and
+# [\w\x80-\U0010ffff] match the same, but compiling those cost ~4 ms on every start).
 _NEXT = re.compile(
-    r"""--|/\*|'|"|\$(?:[A-Za-z_\x80-\U0010ffff][\w\x80-\U0010ffff]*)?\$|;"""
+    r"""--|/\*|'|"|\$(?:[^\x00-@\[-^`{-\x7f][^\x00-/:-@\[-^`{-\x7f]*)?\$|;"""
 )
 _WORDISH = re.compile(r"[\w$]")
 # White space and -- comments (up to and including their newline), in one match; /* comments
