@@ -202,6 +202,11 @@ class MigrationContext:
     def _record_created(self, op: Operation, key: str) -> None:
         kind = op.kind
         if kind in ("create_table", "create_table_as"):
+            if op.if_not_exists:
+                # IF NOT EXISTS says the table may be there already, with its rows: what follows
+                # gets no new-table leniency (a no-op here, then a plain CREATE INDEX would lock
+                # a live table)
+                return
             self.created_tables.add(key)
             for c in op.columns:
                 self.created_columns.add((key, c.name.lower()))
