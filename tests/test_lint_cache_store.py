@@ -90,3 +90,29 @@ def test_an_undecodable_file_name_is_cached_and_read_back(project, capsys):
     [path] = run_files(project)
     assert json.loads(path.read_bytes().splitlines()[0])["files"] == 4
     assert lint(capsys, "--format", "json", "migrations") == (code, cold)
+
+
+def test_an_entry_decodes_to_the_result_it_encoded(project):
+    """Every field of every operation (columns, constraints, phases) survives the round trip."""
+    from migrator.config import load_config
+    from migrator.lint.parallel import lint_paths
+
+    (project / "migrations" / "004_more.sql").write_text(
+        "-- migrator: phase=expand release=1.3.0\n"
+        "CREATE TABLE orders (id bigserial PRIMARY KEY, user_id bigint NOT NULL REFERENCES users (id),\n"
+        "  total numeric(10, 2) DEFAULT 0 CHECK (total >= 0), note text UNIQUE);\n"
+        "ALTER TABLE orders ADD CONSTRAINT positive CHECK (total > 0) NOT VALID;\n"
+        "ALTER TABLE orders VALIDATE CONSTRAINT positive;\n"
+        "CREATE UNIQUE INDEX CONCURRENTLY orders_note ON orders (note) WHERE note IS NOT NULL;\n"
+        "DROP INDEX CONCURRENTLY IF EXISTS a, b;\n")
+    report = lint_paths(["migrations"], load_config(config_file=None), use_cache=False, jobs=1)
+    ops = [op for m in report.migrations for op in m.operations]
+    assert any(op.columns for op in ops) and any(op.constraint for op in ops)
+    assert any(op.names for op in ops) and all(op.phase is not None for op in ops)
+    for m in report.migrations:
+        for codec in ("orjson", "stdlib"):
+            stored = json.loads(json.dumps(cache_mod.encode(m))) if codec == "stdlib" else (
+                cache_mod._loads(cache_mod._dumps(cache_mod.encode(m))))
+            back = cache_mod.decode(stored, m.source)
+            assert back.operations == m.operations and back.findings == m.findings
+            assert back.phase is m.phase

@@ -35,7 +35,7 @@ from ..model import (
     Phase, Severity,
 )
 
-FORMAT = 3  # 2: one file per run holding its migrations' entries; 3: the report first in it
+FORMAT = 4  # 2: one file per run holding its migrations' entries; 3: the report first in it; 4: operations as lists
 _SUBDIR = f"lint-v{FORMAT}"
 KEEP_RUNS = 8  # whole-run entries kept (one per distinct input tree and configuration)
 
@@ -142,46 +142,43 @@ def _loc(d) -> Location:
     return Location(str(d[0]), int(d[1]), int(d[2]))
 
 
-def _defaults(cls) -> dict:
-    out = {}
-    for f in dataclasses.fields(cls):
-        if f.default is not dataclasses.MISSING:
-            out[f.name] = f.default
-        elif f.default_factory is not dataclasses.MISSING:
-            out[f.name] = f.default_factory()
-    return out
+# Operations are stored as lists of their fields' values, in the dataclass's order (the code
+# stamp in every key changes with the model): building a list of values is half the cost of a
+# dict of the fields that differ from their defaults, and the C encoders do the rest.
+_OP_FIELDS = tuple(f.name for f in dataclasses.fields(Operation))
+_COLUMN_FIELDS = tuple(f.name for f in dataclasses.fields(ColumnSpec))
+_CONSTRAINT_FIELDS = tuple(f.name for f in dataclasses.fields(ConstraintSpec))
+_KIND, _LOC, _COLUMNS, _CONSTRAINT, _PHASE = (
+    _OP_FIELDS.index(n) for n in ("kind", "loc", "columns", "constraint", "phase"))
 
 
-_OP_DEFAULTS, _COLUMN_DEFAULTS, _CONSTRAINT_DEFAULTS = (
-    _defaults(Operation), _defaults(ColumnSpec), _defaults(ConstraintSpec))
-
-
-def _non_default(obj, defaults: dict) -> dict:
-    return {k: v for k, v in vars(obj).items() if k not in defaults or v != defaults[k]}
-
-
-def encode_operation(op: Operation) -> dict:
-    """The operation's fields that differ from their defaults, as JSON-ready data (shallow: it
-    is serialized at once; a deep copy and every default field were most of the cost of
-    writing the cache and of reading it back)."""
-    d = _non_default(op, _OP_DEFAULTS)
-    d["loc"] = [op.loc.path, op.loc.line, op.loc.column]
+def encode_operation(op: Operation) -> list:
+    """The operation's field values as JSON-ready data (shallow: it is serialized at once)."""
+    d = op.__dict__
+    v = list(map(d.__getitem__, _OP_FIELDS))
+    v[_KIND] = str(op.kind)
+    loc = op.loc
+    v[_LOC] = [loc.path, loc.line, loc.column]
     if op.columns:
-        d["columns"] = [_non_default(c, _COLUMN_DEFAULTS) for c in op.columns]
+        v[_COLUMNS] = [list(map(c.__dict__.__getitem__, _COLUMN_FIELDS)) for c in op.columns]
     if op.constraint is not None:
-        d["constraint"] = _non_default(op.constraint, _CONSTRAINT_DEFAULTS)
-    return d
+        v[_CONSTRAINT] = list(map(op.constraint.__dict__.__getitem__, _CONSTRAINT_FIELDS))
+    if op.phase is not None:
+        v[_PHASE] = op.phase.value
+    return v
 
 
-def decode_operation(d: dict) -> Operation:
-    d = dict(d)
-    d["loc"] = _loc(d["loc"])
-    d["columns"] = [ColumnSpec(**c) for c in d.get("columns") or []]
-    if d.get("constraint") is not None:
-        d["constraint"] = ConstraintSpec(**d["constraint"])
-    if d.get("phase") is not None:
-        d["phase"] = Phase(d["phase"])
-    return Operation(**d)
+def decode_operation(v: list) -> Operation:
+    if len(v) != len(_OP_FIELDS):
+        raise ValueError("an operation of another shape")
+    v = list(v)
+    v[_LOC] = _loc(v[_LOC])
+    v[_COLUMNS] = [ColumnSpec(*c) for c in v[_COLUMNS]]
+    if v[_CONSTRAINT] is not None:
+        v[_CONSTRAINT] = ConstraintSpec(*v[_CONSTRAINT])
+    if v[_PHASE] is not None:
+        v[_PHASE] = Phase(v[_PHASE])
+    return Operation(*v)
 
 
 def encode(linted: LintedMigration) -> dict:
@@ -195,10 +192,15 @@ def encode(linted: LintedMigration) -> dict:
     }
 
 
+_SEVERITIES = {s.value: s for s in Severity}
+_PHASES = {p.value: p for p in MigrationPhase}
+
+
 def decode(entry: dict, source) -> LintedMigration:
-    findings = [Finding(r, Severity(s), _loc(loc), m, fx) for r, s, loc, m, fx in entry["findings"]]
+    """The result ``encode`` stored (a bogus value raises: the caller treats it as a miss)."""
+    findings = [Finding(r, _SEVERITIES[s], _loc(loc), m, fx) for r, s, loc, m, fx in entry["findings"]]
     ops = [decode_operation(o) for o in entry["operations"]]
-    return LintedMigration(source, ops, MigrationPhase(entry["phase"]), findings)
+    return LintedMigration(source, ops, _PHASES[entry["phase"]], findings)
 
 
 # ------------------------------------------------------------------ storage
@@ -422,11 +424,13 @@ class _Resolver:
 
     def file(self, path: str) -> str:
         """``path`` with its directory's real path (the name itself is kept, even a link)."""
-        head, tail = os.path.split(os.path.abspath(path))
+        head, tail = os.path.split(path)  # the directory as written: resolved once
+        if tail in ("", ".", ".."):
+            return os.path.realpath(path)
         real = self.dirs.get(head)
         if real is None:
-            real = self.dirs[head] = os.path.realpath(head)
-        return os.path.join(real, tail) if tail else real
+            real = self.dirs[head] = os.path.realpath(head or os.curdir)
+        return os.path.join(real, tail)
 
 
 def _tree_roots(paths: list[str], config) -> list[str] | None:

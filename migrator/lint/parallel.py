@@ -314,6 +314,13 @@ def _lint_forked(sources: list, results: list, misses: list[int], config, proces
                 _send(fh, state)
         except BrokenPipeError:  # helper 1 is gone: _collect finds out
             pass
+        if cache.enabled:  # while the helpers still lint: this process's entries
+            with paused_gc():
+                for i in misses:
+                    if i >= bounds[1]:
+                        break
+                    cache.put(keys[i], results[i])
+                    stored.add(i)
         ok = _collect(pipes, sources, results, cache, keys, stored)
     finally:
         for fd in pipes:
