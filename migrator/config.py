@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import configparser
 import dataclasses
 import math
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -241,6 +239,8 @@ def read_toml(path: Path) -> dict:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise UsageError("not valid UTF-8 text", path=str(path), line=raw[:e.start].count(b"\n") + 1) from None
+    import tomllib  # only when there is a file: every command loads this module
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -363,6 +363,8 @@ def find_database_url(config: Config) -> tuple[str, str]:
         return config.database_url, config.database_url_source or "configuration"
     ini = _alembic_ini(config)
     if ini is not None and ini.is_file():
+        import configparser  # only here: every command loads this module
+
         parser = configparser.ConfigParser(defaults={"here": str(ini.parent.resolve())})
         try:
             parser.read(ini, encoding="utf-8")

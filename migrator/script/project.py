@@ -10,11 +10,9 @@ every command (lint, plan, status, expand, the gate) finds its project through i
 
 from __future__ import annotations
 
-import configparser
 import importlib.util
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,6 +83,8 @@ def _project(script_location: str, version_locations: str | None, separator: str
 
 def from_alembic_ini(ini: Path, display: str | None = None) -> AlembicProject | None:
     """The project an alembic.ini describes; None if it has no script_location."""
+    import configparser  # only for an alembic.ini: linting .sql files imports this module too
+
     source = display or str(ini)
     here = ini.parent.resolve()
     parser = configparser.ConfigParser(defaults={"here": str(here)},
@@ -117,6 +117,8 @@ def from_alembic_ini(ini: Path, display: str | None = None) -> AlembicProject | 
 
 def from_pyproject(pyproject: Path, display: str | None = None) -> AlembicProject | None:
     """``[tool.alembic]`` or ``[tool.migrator]`` script_location; None if neither has one."""
+    import tomllib  # only for a pyproject.toml: linting .sql files imports this module too
+
     source = display or str(pyproject)
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
@@ -166,6 +165,8 @@ def flyway_named(name: str) -> bool:
 def _diesel(directory: str) -> tuple[str | None, str]:
     meta = os.path.join(directory, "metadata.toml")
     if os.path.isfile(meta):
+        import tomllib  # only for a diesel metadata.toml
+
         try:
             value = tomllib.loads(_read(meta)).get(_DIESEL_RUN_IN_TX)
         except tomllib.TOMLDecodeError:
