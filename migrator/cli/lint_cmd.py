@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -29,6 +28,8 @@ def _terminal_width(stream) -> int | None:
             return None
     except (AttributeError, ValueError):
         return None
+    import shutil  # only on a terminal
+
     return max(40, shutil.get_terminal_size().columns)
 
 

@@ -24,7 +24,6 @@ from typing import NamedTuple
 from ..config import Config
 from ..errors import UsageError
 from ..model import Finding, Location, MigrationSource, Severity
-from ..script import graph
 from ..script.project import (AlembicProject, find_ini, find_project, from_alembic_ini,
                               from_pyproject, project_in_directory, script_directory_project)
 from . import warn_on_stderr
@@ -118,6 +117,8 @@ def order_revisions(sources: list[MigrationSource],
     """Rendered revisions in the order the runner applies them (:mod:`migrator.script.graph`:
     one order, one tie-break); what is wrong with the graph is an error on the revision and
     line that causes it (``revision-graph``). Every revision is still returned."""
+    from ..script import graph  # Alembic revisions only: .sql files are ordered by name
+
     nodes = [graph.Node(s.revision, tuple(s.down_revisions), tuple(s.depends_on),
                         tuple(s.branch_labels), s.release, s.declared_phase, s.path)
              for s in sources]
