@@ -204,6 +204,16 @@ def test_files_named_one_by_one_resolve_each_directory_once(cwd, monkeypatch):
     assert len(calls) <= 1 + 2
 
 
+@pytest.mark.parametrize("size", [0, 1, 118, 70_000, 200_001])
+def test_file_bytes_are_read_whole(tmp_path, size):
+    from migrator.sources.sqlfiles import read_file_bytes
+
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    (tmp_path / "f.sql").write_bytes(data)
+    assert read_file_bytes(tmp_path / "f.sql") == data
+    assert read_file_bytes(str(tmp_path / "f.sql")) == data
+
+
 # -- stdin --------------------------------------------------------------------------------------
 
 def test_dash_reads_stdin(cwd):

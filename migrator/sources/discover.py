@@ -250,6 +250,7 @@ def _walk(directory: Path | str, arg: str, suffix: str, warn=None) -> list[_Foun
             raise UsageError(f"cannot read directory: {e.strerror or e}",
                              path=e.filename or arg) from None
         subdirs = []
+        real_prefix = real if real.endswith(os.sep) else real + os.sep  # os.path.join, unrolled
         for entry in entries:
             name = entry.name
             try:
@@ -265,7 +266,7 @@ def _walk(directory: Path | str, arg: str, suffix: str, warn=None) -> list[_Foun
                 visited.add(key)
                 subdirs.append((entry.path, f"{relbase}{name}/",
                                 os.path.realpath(entry.path) if entry.is_symlink()
-                                else os.path.join(real, name)))
+                                else real_prefix + name))
             elif name.endswith(suffix) and not name.startswith("."):
                 rel = relbase + name
                 try:
@@ -278,7 +279,7 @@ def _walk(directory: Path | str, arg: str, suffix: str, warn=None) -> list[_Foun
                         if warn is not None:
                             warn(_join(arg, rel), why)
                         continue
-                found.append(_Found(entry.path, rel, os.path.join(real, name) if plain else None))
+                found.append(_Found(entry.path, rel, real_prefix + name if plain else None))
         stack.extend(reversed(subdirs))
     return found
 

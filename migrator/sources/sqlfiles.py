@@ -252,14 +252,18 @@ def _resolved_cwd(cwd: str) -> Path:
 
 
 def read_file_bytes(path: str | Path) -> bytes:
-    """The bytes of a regular file: one open, one fstat, reads until end of file (the file
-    may grow between the fstat and the read)."""
+    """The bytes of a regular file: one open, one fstat, one read of its size (plus one byte,
+    to see a file that grew), reading on to the end only when that read was not exactly its
+    size (a partial read, or a file that changed since the fstat)."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
         size = os.fstat(fd).st_size
-        chunks = [os.read(fd, size + 1)]
-        while chunks[-1] and (len(chunks) > 1 or len(chunks[0]) > size):
-            chunks.append(os.read(fd, 1 << 16))
+        data = os.read(fd, size + 1)
+        if len(data) == size:
+            return data
+        chunks = [data]
+        while more := os.read(fd, 1 << 16):
+            chunks.append(more)
         return b"".join(chunks)
     finally:
         os.close(fd)

@@ -159,10 +159,13 @@ def split_sql(text: str, path: str, wrapped: bool = True) -> list[Statement]:
     start = -1
     c_head = False
     search = _NEXT.search
+    gap = _GAP.match
     wordish = _WORDISH.match
     while pos < n:
         if start < 0:
-            pos = _skip_space_and_comments(text, pos)
+            pos = gap(text, pos).end()
+            if text.startswith("/*", pos):
+                pos = _skip_space_and_comments(text, pos)
             if pos >= n:
                 break
             ch = text[pos]
