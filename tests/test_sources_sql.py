@@ -94,6 +94,17 @@ def test_undecodable_bytes_are_a_diagnostic_not_a_crash(cwd):
     assert src.checksum == hashlib.sha256(b"SELECT 1;\nSELECT '\xff\xfe';\n").hexdigest()
 
 
+def test_an_undecodable_byte_after_a_byte_order_mark_is_placed_and_named_right(cwd):
+    """The offset of the bad byte counts from after the mark (it once pointed 3 bytes early:
+    wrong column, and the message named the byte 3 before it)."""
+    write(cwd, "m.sql", b"\xef\xbb\xbfSELECT 1;\nSELECT '\xff';\n")
+    [src] = load(["m.sql"], cwd)
+    [f] = src.diagnostics
+    assert (f.loc.line, f.loc.column) == (2, 9)
+    assert "byte 0xff" in f.message
+    assert src.text.startswith("SELECT 1;") and [s.sql for s in src.statements][0] == "SELECT 1"
+
+
 # -- phases from directories --------------------------------------------------------------------
 
 def test_expand_and_contract_directories_give_the_phase(cwd):

@@ -96,22 +96,19 @@ def _sections(text: str, pattern: re.Pattern) -> list[tuple[str, int, int, str]]
     return out
 
 
-def _has_marker(text: str, pattern: re.Pattern) -> bool:
-    """``pattern.search(text)``, run only where a ``--`` marker of goose or dbmate may start."""
-    return _MARKER_HINT.search(text) is not None and pattern.search(text) is not None
-
-
 def split_parts(text: str, name: str, path: Path | str | None = None,
                 facts: DirFacts | None = None) -> list[Part]:
     """The up part (always first) and, when the file has one, its down part. ``facts``
     caches what sibling files say across the files of one load."""
-    if _has_marker(text, _GOOSE):
+    # _GOOSE and _DBMATE run only where a "--" marker of goose or dbmate may start.
+    marked = _MARKER_HINT.search(text) is not None
+    if marked and _GOOSE.search(text):
         no_tx = bool(_GOOSE_NO_TX.search(text))
         mode = "statement" if no_tx else "file"
         reason = ("goose: -- +goose NO TRANSACTION" if no_tx
                   else "goose runs a migration in one transaction (no -- +goose NO TRANSACTION)")
         return _marked_parts(text, _sections(text, _GOOSE), lambda rest: (mode, reason))
-    if _has_marker(text, _DBMATE):
+    if marked and _DBMATE.search(text):
         def dbmate(rest: str) -> tuple[str, str]:
             if _DBMATE_NO_TX.search(rest or ""):
                 return "statement", "dbmate: transaction:false on the section's marker"

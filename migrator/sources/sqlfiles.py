@@ -157,15 +157,21 @@ def _header_items(items: str) -> tuple[tuple[str, object], ...]:
     return tuple(out)
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 def _decode(data: bytes, path: str) -> tuple[str, list[Finding]]:
+    """The text of a file's bytes, as the utf-8-sig codec reads them (a leading byte-order mark
+    is not text), and where the first byte that is not UTF-8 is (line, byte column)."""
+    body = data[3:] if data.startswith(_BOM) else data
     try:
-        return data.decode("utf-8-sig"), []
+        return body.decode("utf-8"), []
     except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        return data.decode("utf-8-sig", errors="replace"), [Finding(
+        line = body.count(b"\n", 0, e.start) + 1
+        column = e.start - (body.rfind(b"\n", 0, e.start) + 1) + 1
+        return body.decode("utf-8", errors="replace"), [Finding(
             "undecodable-file", Severity.ERROR, Location(path, line, column),
-            f"the file is not valid UTF-8 (byte 0x{data[e.start]:02x}); undecodable bytes were "
+            f"the file is not valid UTF-8 (byte 0x{body[e.start]:02x}); undecodable bytes were "
             "replaced, so statements on this line may be misread",
             fix="save the file as UTF-8")]
 
