@@ -11,6 +11,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
+from migrator import pgfacts
 from migrator.model import KINDS, Location, Statement
 from migrator.sql.parse import parse_statement
 
@@ -821,3 +822,26 @@ def test_broken_sql_is_unparsed_not_classified_by_its_first_words(sql):
     never come out as a safe-looking operation."""
     (op,) = parse_statement(Statement(sql, Location("m.sql", 3, 1)))
     assert op.kind == "unparsed" and op.reason and op.loc.line == 3
+
+
+TYPES = ["varchar(10)", "varchar(20)", "varchar(10)[]", "varchar(10)[][]", "numeric(10,2)",
+         "numeric(10, 3)", '"MyType"', "mytype", "myschema.mytype", "timestamp(3) with time zone",
+         "timestamp(3)", "timestamptz", "bit(5)", "interval(3)", "interval day to second",
+         "int /* the id */", "double precision", "char(1)", '"char"']
+
+
+def test_column_types_are_each_spelled_as_rendered_alone():
+    """Column types are rendered once per distinct tree shape: types that differ only in a
+    parameter, array depth, quoting, schema or comment still come back each as its own."""
+    alone = {}
+    for t in TYPES:
+        dt = sqlglot.parse_one(f"CREATE TABLE x (c {t})", read="postgres").find(exp.DataType)
+        alone[t] = pgfacts.normalize_type(dt.sql(dialect="postgres"))
+    cols = ", ".join(f"c{i} {t}" for i, t in enumerate(TYPES))
+    for _ in range(2):  # the second time every shape is already known
+        (op,) = parse(f"CREATE TABLE t ({cols})")
+        assert [c.type for c in op.columns] == [alone[t] for t in TYPES]
+        for t in TYPES:
+            (op,) = parse(f"ALTER TABLE t ALTER COLUMN c TYPE {t}")
+            assert op.new_type == alone[t], t
+    assert len(set(alone.values())) == len(TYPES)  # so a shared cache entry would show

@@ -50,6 +50,8 @@ from migrator.sql.expressions import column_refs as _column_refs
 from migrator.sql.expressions import ident as _ident
 from migrator.sql.expressions import is_plain_cast_of
 from migrator.sql.expressions import not_null_proof as _not_null_proof
+from migrator.sql.expressions import parse_one as _parse_one
+from migrator.sql.expressions import tokenize as _tokenize
 
 # sqlglot logs a warning for every statement it falls back to a Command for; we classify
 # those ourselves, so the warning is noise on the user's terminal.
@@ -115,7 +117,7 @@ def _parse(stmt: Statement, server_version: int) -> list[Operation]:
             o.sql = sql
         return ops
     try:
-        tree = sqlglot.parse_one(sql, read=_DIALECT)
+        tree = _parse_one(sql)
     except (ParseError, TokenError) as e:
         broken = _malformed(sql)
         if broken:  # not a shape sqlglot lacks, but broken SQL: its words prove nothing
@@ -140,7 +142,7 @@ def _malformed(sql: str) -> str | None:
     from sqlglot.tokens import TokenType
 
     try:
-        tokens = sqlglot.Dialect.get_or_raise(_DIALECT).tokenize(sql)
+        tokens = _tokenize(sql)
     except TokenError:
         return "unterminated string, identifier or comment"
     depth = 0
@@ -202,7 +204,7 @@ def _reparse(stmt: Statement, sql: str) -> list[Operation] | None:
     """Parse one ALTER TABLE action on its own (used when a multi-action ALTER TABLE came back
     as a Command because one of its actions is unsupported)."""
     try:
-        tree = sqlglot.parse_one(sql, read=_DIALECT)
+        tree = _parse_one(sql)
     except Exception:  # noqa: BLE001
         return None
     if not isinstance(tree, exp.Alter):
@@ -239,9 +241,38 @@ def _sql(node) -> str | None:
 
 
 def _type_of(dt) -> str | None:
+    """The normalized type a DataType node spells. Rendered once per distinct tree shape: a
+    migration history spells a few dozen types thousands of times."""
     if dt is None:
         return None
-    return pgfacts.normalize_type(_sql(dt))
+    try:
+        key = _shape(dt)
+        return _TYPES[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable argument: render it every time
+        return pgfacts.normalize_type(_sql(dt))
+    if len(_TYPES) >= _TYPES_MAX:
+        _TYPES.clear()
+    text = _TYPES[key] = pgfacts.normalize_type(_sql(dt))
+    return text
+
+
+_TYPES: dict = {}
+_TYPES_MAX = 4096
+
+
+def _shape(node):
+    """Everything the generator renders of a subtree (node types, arguments, comments), as a
+    hashable key."""
+    if isinstance(node, exp.Expr):
+        args = node.args
+        items = tuple([(k, _shape(v)) for k, v in args.items()]) if args else ()
+        comments = node.comments
+        return (type(node), items, tuple(comments) if comments else None)
+    if isinstance(node, list):
+        return tuple([_shape(v) for v in node])
+    return node if type(node) is str else (type(node), node)  # True == 1, but renders apart
 
 
 _SERIALS = frozenset({"serial", "bigserial", "smallserial"})
