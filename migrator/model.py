@@ -182,6 +182,7 @@ class OpKind(StrEnum):
 
 
 KINDS = frozenset(OpKind)
+_KIND_OF = {k.value: k for k in OpKind}  # OpKind("x") goes through EnumType.__call__: slow
 
 
 @dataclass
@@ -237,8 +238,11 @@ class Operation:
     identity: str | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.kind, OpKind):
-            self.kind = OpKind(self.kind)  # an unknown kind is a parser bug: ValueError
+        kind = self.kind
+        if type(kind) is not OpKind:
+            found = _KIND_OF.get(kind) if type(kind) is str else None
+            # an unknown kind is a parser bug: ValueError
+            self.kind = found if found is not None else OpKind(kind)
 
 
 @dataclass

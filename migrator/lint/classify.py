@@ -20,6 +20,9 @@ from . import catalog
 from .context import TRANSACTION_CONTROL, MigrationContext
 
 E, C, N, U = Phase.EXPAND, Phase.CONTRACT, Phase.NEUTRAL, Phase.UNKNOWN
+_REJECTED = Phase.REJECTED
+# Enum member access (Severity.ERROR) is a descriptor call: bound once for the per-operation loop.
+_ERROR, _WARNING = Severity.ERROR, Severity.WARNING
 
 # The phase of each kind when nothing about the operation changes it.
 _BASE = {
@@ -113,10 +116,14 @@ def base_phase(op: Operation, ctx: MigrationContext) -> Phase:
 def evaluate(op: Operation, ctx: MigrationContext) -> tuple[Phase, list[Finding]]:
     """Run every operation rule on ``op``: its phase and the findings (catalog severities)."""
     findings: list[Finding] = []
+    args = (op, ctx)
     for rule in catalog.rules_for(op.kind):
-        findings.extend(run_rule(rule, rule.check, (op, ctx), op.loc))
-    if any(f.severity is Severity.ERROR for f in findings):
-        return Phase.REJECTED, findings
+        found = run_rule(rule, rule.check, args, op.loc)
+        if found:
+            findings.extend(found)
+    for f in findings:
+        if f.severity is _ERROR:
+            return _REJECTED, findings
     return base_phase(op, ctx), findings
 
 
@@ -128,9 +135,12 @@ def run_rule(rule: catalog.Rule, fn, args: tuple, loc) -> list[Finding]:
     """A rule's findings; a rule that fails is a warning at ``loc``, never a crash and never
     a silent pass."""
     try:
-        return to_findings(rule, fn(*args), None, loc=loc)
+        results = fn(*args)
+        if not results:  # None, or an empty list
+            return []
+        return to_findings(rule, results, None, loc=loc)
     except Exception as e:  # noqa: BLE001 - a bug in one rule must not stop the lint
-        return [Finding(rule.name, Severity.WARNING, loc,
+        return [Finding(rule.name, _WARNING, loc,
                         f"internal error in rule {rule.name} ({type(e).__name__}: {e}): this was "
                         "not fully checked; please report it", rule.fix)]
 
@@ -162,7 +172,7 @@ def migration_phase(phases: Iterable[Phase | Operation], declared: str | None = 
                 continue
             p = getattr(p, "phase", None) or U
         count += 1
-        seen.add(Phase(p))
+        seen.add(p if type(p) is Phase else Phase(p))
     if not count:
         return MigrationPhase.EMPTY
     if E in seen and C in seen:

@@ -27,7 +27,7 @@ from . import catalog
 from .classify import base_phase, evaluate, migration_phase, run_rule
 from .context import TRANSACTION_CONTROL, MigrationContext
 from .state import SchemaState
-from .suppress import apply_suppressions
+from .suppress import apply_suppressions, might_suppress
 
 
 @dataclass
@@ -141,12 +141,13 @@ def lint_parsed(source: MigrationSource, ops: list[Operation], state: SchemaStat
     for rule in () if rollback else catalog.migration_rules():
         findings.extend(run_rule(rule, rule.check_migration, (view,), _migration_loc(source, ops)))
     findings.extend(_diagnostics(source))
-    spans = {}
-    if source.kind in ("sql", "stdin"):  # Alembic statements sit on one .py line each
-        spans = {(st.loc.line, st.loc.column): st.loc.line + st.sql.count("\n")
-                 for st in source.statements}
-    findings = apply_suppressions(findings, source.text, source.path,
-                                  known_rules={r.name for r in catalog.all_rules()}, spans=spans)
+    if might_suppress(source.text):
+        spans = {}
+        if source.kind in ("sql", "stdin"):  # Alembic statements sit on one .py line each
+            spans = {(st.loc.line, st.loc.column): st.loc.line + st.sql.count("\n")
+                     for st in source.statements}
+        findings = apply_suppressions(findings, source.text, source.path,
+                                      known_rules={r.name for r in catalog.all_rules()}, spans=spans)
     findings = _configured(findings, config)
     findings.sort(key=lambda f: (f.loc.path, f.loc.line, f.loc.column, f.rule))
     return LintedMigration(source=source, operations=ops, phase=phase, findings=findings)

@@ -43,6 +43,11 @@ class Suppression:
         return finding.loc.line - 1 <= self.line <= max(finding.loc.line, last_line or 0)
 
 
+def might_suppress(text: str) -> bool:
+    """The text holds a suppression comment (else apply_suppressions changes nothing)."""
+    return _PATTERN.search(text) is not None
+
+
 def parse_suppressions(text: str) -> list[Suppression]:
     out = []
     for lineno, line in enumerate(text.splitlines(), start=1):
