@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import gc
 import os
-import pickle
 import sys
 import time
 from dataclasses import replace
@@ -192,8 +191,16 @@ def _bounds(sources: list, misses: list[int], processes: int) -> list[int]:
 # ------------------------------------------------------------------ forked helpers
 
 def _send(fh, obj) -> None:
+    import pickle  # only runs that fork need it: not imported on the warm path
+
     pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
     fh.flush()
+
+
+def _receive(fh):
+    import pickle
+
+    return pickle.load(fh)
 
 
 def _replay(state, result) -> None:
@@ -212,7 +219,7 @@ def _helper(start: int, stop: int, sources: list, hits: list, config, state_in: 
     with open(out, "wb") as results:
         with open(state_in, "rb") as fh:
             try:
-                state = pickle.load(fh)
+                state = _receive(fh)
             except EOFError:  # the process before failed: the parent lints this segment
                 return
         batch = []
@@ -358,7 +365,7 @@ def _collect(pipes: list[int], sources: list, results: list, cache: LintCache, k
             with open(fd, "rb", closefd=False) as fh:
                 while True:
                     try:
-                        batch = pickle.load(fh)
+                        batch = _receive(fh)
                     except Exception:  # noqa: BLE001 - a helper that died mid-way
                         return False
                     if batch is None:
