@@ -225,6 +225,39 @@ def test_file_bytes_are_read_whole(tmp_path, size):
     assert read_file_bytes(str(tmp_path / "f.sql")) == data
 
 
+def test_the_garbage_collector_is_left_as_it_was_found(cwd):
+    """load_sources pauses cyclic collection while it reads .sql files (they make no cycles),
+    and restores it, also after a usage error; a caller's paused collector stays paused."""
+    import gc
+
+    write(cwd, "m/1.sql")
+    assert gc.isenabled()
+    assert names(load(["m"], cwd)) == ["m/1.sql"]
+    assert gc.isenabled()
+    with pytest.raises(UsageError):
+        load(["m", "nope.sql"], cwd)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load(["m"], cwd)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_alembic_revisions_are_rendered_with_the_garbage_collector_running(cwd, monkeypatch):
+    """Rendering runs the project's code, which may make reference cycles."""
+    import gc
+
+    from migrator.sources import discover
+
+    write(cwd, "versions/abc_first.py", "revision = 'abc'\ndown_revision = None\n")
+    seen = []
+    monkeypatch.setattr(discover._Loader, "_revisions", lambda self, *a: seen.append(gc.isenabled()))
+    load(["versions"], cwd)
+    assert seen == [True] and gc.isenabled()
+
+
 # -- stdin --------------------------------------------------------------------------------------
 
 def test_dash_reads_stdin(cwd):

@@ -10,9 +10,11 @@ exist or cannot be read is a :class:`~migrator.errors.UsageError` naming it (exi
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import fnmatch
+import gc
 import os
 import re
 import stat
@@ -318,6 +320,7 @@ class _Loader:
         self.reader = SqlFileReader(assume_in_transaction=config.assume_in_transaction,
                                     sql_transaction=config.sql_transaction)
         self._real_dirs: dict[str, str] = {}  # directory as given -> its real path
+        self.collect = gc.isenabled()  # whether the cyclic garbage collector ran before
 
     def _fresh(self, path: Path | str, real: str | None = None) -> str | None:
         """The real path (``real`` when the caller knows it) when not loaded yet, else None."""
@@ -355,6 +358,14 @@ class _Loader:
     def revisions(self, files: list[tuple[Path, str]], script_dir: Path,
                   ini_path: Path | None, elsewhere: list[str] | None = None,
                   sys_path: list[Path] = ()) -> None:
+        # Rendering runs the project's code, which may make reference cycles: the collector
+        # runs (if it ran before load_sources paused it).
+        with _collecting(self.collect):
+            self._revisions(files, script_dir, ini_path, elsewhere, sys_path)
+
+    def _revisions(self, files: list[tuple[Path, str]], script_dir: Path,
+                   ini_path: Path | None, elsewhere: list[str] | None,
+                   sys_path: list[Path]) -> None:
         keep: list[tuple[Path, str]] = []
         elsewhere = list(elsewhere or [])
         for path, display in files:
@@ -494,6 +505,31 @@ def load_sources(paths: list[str], config: Config, stdin_text: str | None = None
     ``progress(rendered, total)`` hears how rendering Alembic revisions goes."""
     loader = _Loader(config, stdin_text, warn)
     loader.progress = progress
+    with _collecting(False):
+        _load(loader, paths, config)
+    return loader.sources
+
+
+@contextlib.contextmanager
+def _collecting(on: bool):
+    """The cyclic garbage collector on (``on``) or paused inside, as it was after. Reading .sql
+    files allocates some ten objects per statement and makes no reference cycles: collecting
+    the young ones as they come cost 10-15% of the read, so load_sources pauses it."""
+    before = gc.isenabled()
+    if on:
+        gc.enable()
+    else:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if before:
+            gc.enable()
+        else:
+            gc.disable()
+
+
+def _load(loader: _Loader, paths: list[str], config: Config) -> None:
     if not paths:
         project = find_project(config, required=False)
         if project is None:
@@ -503,4 +539,3 @@ def load_sources(paths: list[str], config: Config, stdin_text: str | None = None
         loader.project(project, None)
     for arg in paths:
         loader.path(arg)
-    return loader.sources
