@@ -155,26 +155,43 @@ def corpus(tmp_path, monkeypatch):
     return _corpus(tmp_path, 160, seed=14)
 
 
-def test_helpers_give_exactly_the_report_of_one_process(corpus):
+@pytest.fixture
+def forks(monkeypatch) -> list[int]:
+    """The number of helpers each forking lint started (so a test knows it forked)."""
+    started: list[int] = []
+    fork = parallel._fork_helpers
+
+    def counting(bounds, *args, **kwargs):
+        started.append(len(bounds) - 2)
+        return fork(bounds, *args, **kwargs)
+
+    monkeypatch.setattr(parallel, "_fork_helpers", counting)
+    return started
+
+
+def test_helpers_give_exactly_the_report_of_one_process(corpus, forks):
     config = load_config(config_file=None)
     one = lint_paths([str(corpus)], config, use_cache=False, jobs=1)
     assert sum(bool(m.findings) for m in one.migrations) > 40  # state-dependent findings exist
     assert any(m.source.direction == "down" for m in one.migrations)
+    assert forks == []
     for jobs in (2, 3, 5):
         forked = lint_paths([str(corpus)], config, use_cache=False, jobs=jobs)
         assert _everything(forked) == _everything(one), jobs
+    assert forks == [1, 2, 4]
 
 
-def test_cli_json_is_byte_identical_with_helpers(corpus, capsys):
+def test_cli_json_is_byte_identical_with_helpers(corpus, capsys, forks):
     outs = []
     for jobs in ("1", "2"):
         with pytest.raises(SystemExit):
             main(["lint", "--format", "json", "--no-cache", "--jobs", jobs, "migrations"])
         outs.append(capsys.readouterr().out)
     assert outs[0] == outs[1] and json.loads(outs[0])["summary"]["errors"] > 10
+    assert forks == [1]
 
 
-def test_helpers_with_a_partly_warm_cache_store_the_same_entries(corpus, tmp_path, monkeypatch):
+def test_helpers_with_a_partly_warm_cache_store_the_same_entries(corpus, tmp_path, monkeypatch, forks):
     """Cached results between the misses are replayed into the state, in every segment; what
     the helpers encode for the cache is what one process would have stored."""
     config = load_config(config_file=None)
@@ -195,16 +212,18 @@ def test_helpers_with_a_partly_warm_cache_store_the_same_entries(corpus, tmp_pat
             path = corpus / name
             if path.exists():
                 path.write_text(path.read_text().replace("-- touched\n", ""))
+    assert forks == [1]
     assert stores[0][0] == stores[1][0]
     assert stores[0][1] == stores[1][1]
 
 
-def test_without_operations_wanted_helpers_send_only_findings(corpus):
+def test_without_operations_wanted_helpers_send_only_findings(corpus, forks):
     config = load_config(config_file=None)
     one = lint_paths([str(corpus)], config, use_cache=False, jobs=1, need_operations=False)
     forked = lint_paths([str(corpus)], config, use_cache=False, jobs=2, need_operations=False)
     assert [m.as_dict() for m in forked.migrations] == [m.as_dict() for m in one.migrations]
     assert any(not m.operations for m in forked.migrations)  # the helper's share came without
+    assert forks == [1]
 
 
 def test_a_helper_that_dies_costs_time_not_results(corpus, monkeypatch):
@@ -217,3 +236,21 @@ def test_a_helper_that_dies_costs_time_not_results(corpus, monkeypatch):
     monkeypatch.setattr(parallel, "_helper", crash)  # the forked child inherits it
     forked = lint_paths([str(corpus)], config, use_cache=False, jobs=3)
     assert _everything(forked) == _everything(one)
+
+
+def test_no_helpers_while_other_threads_run(monkeypatch):
+    """An application linting from a thread pool must not fork: a lock another thread holds
+    would be copied held."""
+    import threading
+
+    machine(monkeypatch, 8, 0.0)
+    stop = threading.Event()
+    worker = threading.Thread(target=stop.wait)
+    worker.start()
+    try:
+        assert parallel._processes(3, 30.0) == 1
+        assert parallel._processes(None, 30.0) == 1
+    finally:
+        stop.set()
+        worker.join()
+    assert parallel._processes(3, 30.0) == 3

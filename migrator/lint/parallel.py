@@ -24,7 +24,6 @@ from __future__ import annotations
 import gc
 import os
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -156,10 +155,14 @@ def predicted_seconds(work: float, processes: int) -> float:
 def _processes(jobs: int | None, work: float, probe: IdleProbe | None = None) -> int:
     """``--jobs`` when given; else one process plus a helper for each idle CPU, as long as
     each helper is predicted to save ``MIN_GAIN_S`` beyond its cost (never a helper that
-    would have to share a core with other work: that could only be slower)."""
+    would have to share a core with other work: that could only be slower). One process
+    where there is no fork, or when other threads run (e.g. linting from an application)."""
+    threading = sys.modules.get("threading")
+    if not hasattr(os, "fork") or (threading is not None and threading.active_count() > 1):
+        return 1  # forking a process that runs other threads could copy a lock held by one
     if jobs not in (None, 0):
         return max(1, jobs)
-    if not hasattr(os, "fork") or work < 2 * MIN_GAIN_S:
+    if work < 2 * MIN_GAIN_S:
         return 1
     spare = int(_idle_cpus(probe) + 0.25)  # a helper wants ~3/4 of an idle CPU
     best = 1
@@ -314,11 +317,12 @@ def _lint_forked(sources: list, results: list, misses: list[int], config, proces
     pids, pipes, first_state = _fork_helpers(bounds, sources, hits, config, operations,
                                              cache.enabled)
     ok = False
+    state_out = open(first_state, "wb")
     try:
         _lint_range(sources, results, hits, state, config, 0, bounds[1])
         try:
-            with open(first_state, "wb") as fh:
-                _send(fh, state)
+            with state_out:
+                _send(state_out, state)
         except BrokenPipeError:  # helper 1 is gone: _collect finds out
             pass
         if cache.enabled:  # while the helpers still lint: this process's entries
@@ -330,6 +334,11 @@ def _lint_forked(sources: list, results: list, misses: list[int], config, proces
                     stored.add(i)
         ok = _collect(pipes, sources, results, cache, keys, stored)
     finally:
+        if not state_out.closed:  # interrupted before helper 1 got its state
+            try:
+                state_out.close()
+            except OSError:
+                pass
         for fd in pipes:
             os.close(fd)
         for pid in pids:
