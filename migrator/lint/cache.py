@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 try:  # a fast JSON codec where it has wheels (a dependency there); the standard library's elsewhere
@@ -383,6 +382,8 @@ class LintCache:
                     ignore.write_text("# created by migrator\n*\n", encoding="utf-8")
             with paused_gc():
                 data = b"\n".join(_dumps(line) for line in lines) + b"\n"
+            import tempfile  # (with shutil) only runs that write: not imported on the warm path
+
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
             try:
                 with os.fdopen(fd, "wb") as fh:
