@@ -246,7 +246,9 @@ def _type_of(dt) -> str | None:
     if dt is None:
         return None
     try:
-        key = _shape(dt)
+        key = _type_key(dt)
+        if key is None:
+            key = _shape(dt)
         return _TYPES[key]
     except KeyError:
         pass
@@ -260,6 +262,43 @@ def _type_of(dt) -> str | None:
 
 _TYPES: dict = {}
 _TYPES_MAX = 4096
+_DTYPE = exp.DataType.Type
+_TYPE_ARGS = frozenset({"this", "nested", "expressions", "values"})
+_LITERAL_ARGS = frozenset({"this", "is_string"})
+_PARAM_ARGS = frozenset({"this", "expression"})
+
+
+def _type_key(node):
+    """A cheap key for the usual type trees: type names with number or string parameters and
+    array element types (varchar(20), numeric(12,2), text[], ENUM ('a', 'b')); None for
+    anything else (a comment, a user-defined or interval type ...). An enum member's hash is a
+    Python call, its ``_value_`` a plain attribute."""
+    if node.comments:
+        return None
+    t = type(node)
+    args = node.args
+    if t is exp.DataType:
+        this = args.get("this")
+        if type(this) is not _DTYPE or args.get("values") or not args.keys() <= _TYPE_ARGS:
+            return None
+        params = args.get("expressions")
+        if not params:
+            return (this._value_, args.get("nested"))
+        keys = [this._value_, args.get("nested")]
+        for p in params:
+            k = _type_key(p)
+            if k is None:
+                return None
+            keys.append(k)
+        return tuple(keys)
+    if t is exp.DataTypeParam:
+        if args.get("expression") is not None or not args.keys() <= _PARAM_ARGS:
+            return None
+        k = _type_key(args["this"])
+        return None if k is None else ("param", k)  # tags: no type's name is lower case
+    if t is exp.Literal and args.keys() <= _LITERAL_ARGS:
+        return ("literal", str(args.get("this")), bool(args.get("is_string")))
+    return None
 
 
 def _shape(node):
