@@ -254,3 +254,34 @@ def test_no_helpers_while_other_threads_run(monkeypatch):
         stop.set()
         worker.join()
     assert parallel._processes(3, 30.0) == 3
+
+
+STAT = """cpu  {u} 0 {s} {i} 0 0 0 0 0 0
+cpu0 {u0} 0 {s0} {i0} 0 0 0 0 0 0
+cpu1 {u1} 0 {s1} {i1} 0 0 0 0 0 0
+intr 12345
+"""
+
+
+def test_idle_cpus_come_from_the_ticks_of_the_cpus_this_process_may_use(monkeypatch):
+    before = STAT.format(u=200, s=0, i=200, u0=100, s0=0, i0=100, u1=100, s1=0, i1=100)
+    # 1 s later: cpu0 busy all along (this process), cpu1 idle 80% of it
+    after = STAT.format(u=320, s=0, i=280, u0=200, s0=0, i0=100, u1=120, s1=0, i1=180)
+    texts = iter([before, after])
+    real = parallel._idle_ticks
+    monkeypatch.setattr(parallel, "_idle_ticks", lambda cpus, stat=None: real(cpus, next(texts)))
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    probe = parallel.IdleProbe()
+    assert probe.idle_cpus() == pytest.approx(0.8)
+    assert real({1}, after) == (180, 300)
+    assert real(None, "cpu0 x y\n") is None  # odd text: no figure, no error
+
+
+def test_a_window_too_short_to_measure_falls_back_to_the_load_average(monkeypatch):
+    stat = STAT.format(u=1, s=0, i=1, u0=1, s0=0, i0=1, u1=0, s1=0, i1=0)
+    real = parallel._idle_ticks
+    monkeypatch.setattr(parallel, "_idle_ticks", lambda cpus, text=None: real(cpus, stat))
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert parallel.IdleProbe().idle_cpus() is None
+    machine(monkeypatch, 2, 1.5)
+    assert parallel._idle_cpus(parallel.IdleProbe()) == 0.0  # 2 CPUs - this one - load 1.5

@@ -70,23 +70,25 @@ def _usable_cpus() -> int:
     return max(1, cpus)
 
 
-def _idle_ticks(cpus: set[int] | None) -> tuple[int, int] | None:
-    """(idle, total) clock ticks so far of the CPUs in ``cpus`` (all when None), from /proc/stat."""
+def _idle_ticks(cpus: set[int] | None, stat: str | None = None) -> tuple[int, int] | None:
+    """(idle, total) clock ticks so far of the CPUs in ``cpus`` (all when None), from /proc/stat
+    (or its text ``stat``); None where there is none or it reads oddly."""
     try:
-        with open("/proc/stat", encoding="ascii") as fh:
-            lines = fh.read().splitlines()
-    except OSError:
+        if stat is None:
+            with open("/proc/stat", encoding="ascii") as fh:
+                stat = fh.read()
+        idle = total = 0
+        for line in stat.splitlines():
+            if not line.startswith("cpu") or line[3:4] == " ":
+                continue
+            name, *fields = line.split()
+            if cpus is not None and int(name[3:]) not in cpus:
+                continue
+            ticks = [int(f) for f in fields[:8]]  # user nice system idle iowait irq softirq steal
+            idle += ticks[3] + ticks[4]
+            total += sum(ticks)
+    except (OSError, ValueError, IndexError):
         return None
-    idle = total = 0
-    for line in lines:
-        if not line.startswith("cpu") or line[3:4] == " ":
-            continue
-        name, *fields = line.split()
-        if cpus is not None and int(name[3:]) not in cpus:
-            continue
-        ticks = [int(f) for f in fields[:8]]
-        idle += ticks[3] + ticks[4]  # idle + iowait
-        total += sum(ticks)
     return (idle, total) if total else None
 
 
