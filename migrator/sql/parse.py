@@ -528,12 +528,15 @@ def _map_create(tree, op) -> list[Operation] | None:
         cols: list[ColumnSpec] = []
         if isinstance(target, exp.Schema):
             by_name = {}
+            table_constraints = []
             for e in target.expressions:
                 if isinstance(e, exp.ColumnDef):
                     spec = _column_spec(e)
                     cols.append(spec)
                     by_name[spec.name] = spec
-            for e in target.expressions:
+                else:
+                    table_constraints.append(e)
+            for e in table_constraints:  # after every column: PRIMARY KEY (id) may come first
                 _mark_table_constraint(e, by_name)
         return [op("create_table", table=table, schema=schema, columns=cols, if_not_exists=exists)]
     if kind == "INDEX":
