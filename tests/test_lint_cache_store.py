@@ -116,3 +116,14 @@ def test_an_entry_decodes_to_the_result_it_encoded(project):
             back = cache_mod.decode(stored, m.source)
             assert back.operations == m.operations and back.findings == m.findings
             assert back.phase is m.phase
+
+
+def test_entries_of_an_older_format_are_removed_when_this_one_starts(project, capsys):
+    old = project / ".migrator_cache" / "lint-v2" / "runs"
+    old.mkdir(parents=True)
+    (old / "x.json").write_text("{}")
+    keep = project / ".migrator_cache" / "headers"  # not the lint cache's: left alone
+    keep.mkdir()
+    lint(capsys, "--format", "json", "migrations")
+    assert not old.parent.exists() and keep.is_dir()
+    assert run_files(project)

@@ -369,6 +369,19 @@ class LintCache:
 
     # --- writing ------------------------------------------------------------------------------
 
+    def _drop_other_formats(self) -> None:
+        """Entries of other cache formats can never hit again: removed when this one starts."""
+        import shutil
+
+        try:
+            with os.scandir(self.directory.parent) as it:
+                old = [e.path for e in it if e.name.startswith("lint-v") and e.name != _SUBDIR
+                       and e.name[6:].isdigit() and e.is_dir(follow_symlinks=False)]
+        except OSError:
+            return
+        for directory in old:
+            shutil.rmtree(directory, ignore_errors=True)
+
     def _write(self, path: Path, *lines) -> None:
         """``lines`` as JSON lines, atomically: a temporary file renamed into place. A failure
         disables the cache."""
@@ -380,6 +393,7 @@ class LintCache:
                 ignore = self.directory.parent / ".gitignore"
                 if not ignore.exists():
                     ignore.write_text("# created by migrator\n*\n", encoding="utf-8")
+                self._drop_other_formats()
             with paused_gc():
                 data = b"\n".join(_dumps(line) for line in lines) + b"\n"
             import tempfile  # (with shutil) only runs that write: not imported on the warm path
