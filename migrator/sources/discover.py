@@ -336,11 +336,14 @@ class _Loader:
         its name, unless the file itself is a symbolic link."""
         if is_link:
             return os.path.realpath(path)
-        head, tail = os.path.split(os.fspath(path))
-        real = self._real_dirs.get(head)
+        path = os.fspath(path)
+        cut = path.rfind(os.sep) + 1
+        head = path[:cut]  # the directory as given, with its separator (os.path.split keeps
+        real = self._real_dirs.get(head)  # the separators to strip: realpath does that)
         if real is None:
-            real = self._real_dirs[head] = os.path.realpath(head or os.curdir)
-        return os.path.join(real, tail)
+            real = os.path.realpath(head or os.curdir)
+            real = self._real_dirs[head] = real if real.endswith(os.sep) else real + os.sep
+        return real + path[cut:]
 
     def stdin(self) -> None:
         text = self.stdin_text if self.stdin_text is not None else sys.stdin.read()

@@ -138,11 +138,10 @@ def file_mode(text: str, name: str, path: Path | str | None,
     if ".autocommit." in name.lower():
         return "statement", "ory/popx: .autocommit. in the file name"
     if path is not None:
-        facts = facts or DirFacts()
-        directory, base = os.path.split(os.fspath(path))
+        path = os.fspath(path)
         if _FLYWAY_VERSIONED.match(name):
-            conf_name = base + ".conf"
-            conf = os.path.join(directory, conf_name)
+            conf = path + ".conf"  # beside it: its name plus .conf
+            conf_name = os.path.basename(conf)
             if os.path.isfile(conf):
                 m = _FLYWAY_CONF.search(_read(conf))
                 if m and m.group(1).lower() in ("true", "false"):
@@ -150,7 +149,7 @@ def file_mode(text: str, name: str, path: Path | str | None,
                             if m.group(1).lower() == "true" else
                             ("statement", f"Flyway: executeInTransaction={m.group(1)} in {conf_name}"))
         if name.lower() in ("up.sql", "down.sql"):
-            return facts.diesel(directory)
+            return (facts or DirFacts()).diesel(os.path.dirname(path))
     return None, ""
 
 
