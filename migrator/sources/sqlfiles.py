@@ -283,8 +283,7 @@ class SqlFileReader:
                  sql_transaction: str | None = None) -> None:
         self.assume_in_transaction = assume_in_transaction
         self.sql_transaction = sql_transaction
-        cwd = str(_resolved_cwd(os.getcwd()))
-        self._cwd_prefix = cwd if cwd.endswith(os.sep) else cwd + os.sep
+        self._cwd_prefix: str | None = None  # resolved on the first file read
         self.facts = DirFacts()
 
     def load(self, path: str | Path, display: str,
@@ -297,6 +296,9 @@ class SqlFileReader:
             raise UsageError(f"cannot read: {e.strerror or e}", path=display) from None
         real = os.fspath(resolved) if resolved is not None else str(Path(path).resolve())
         # The phase directory is looked for below the working directory, else in the name given.
+        if self._cwd_prefix is None:
+            cwd = str(_resolved_cwd(os.getcwd()))
+            self._cwd_prefix = cwd if cwd.endswith(os.sep) else cwd + os.sep
         below = real.startswith(self._cwd_prefix)
         where = real[len(self._cwd_prefix):] if below else display
         phase = None
