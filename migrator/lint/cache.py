@@ -335,14 +335,15 @@ class LintCache:
         return LintReport(migrations, files=files)
 
     def put_run(self, key: str | None, roots: list[str], report, keys: list[str], skipped=(),
-                render_env: dict[str, str] | None = None) -> None:
+                render_env=dict) -> None:
         """Write this run's entries, with ``report`` as the result of the whole run under
         ``key`` when every migration in it came from under ``roots`` (else the key would not
         cover everything the report depends on). ``keys``: the chained key of each migration
         of the report. ``skipped``: (path, why) of the files discovery skipped, warned about
         again on a hit. What Alembic revisions read while rendering (project modules anywhere,
-        environment variables: ``render_env`` holds the values they saw) is recorded with
-        digests, and a hit is only taken while those are unchanged."""
+        environment variables: ``render_env()`` gives the values they saw, asked only when some
+        revision read one) is recorded with digests, and a hit is only taken while those are
+        unchanged."""
         if self.directory is None:
             return
         if key is None or not _all_within([m.source.path for m in report.migrations], roots):
@@ -599,11 +600,12 @@ def _digest_value(value: str | None) -> str | None:
     return None if value is None else hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _reads(report, render_env: dict[str, str] | None) -> dict:
-    """What the report's Alembic revisions read while rendering, as digests."""
+def _reads(report, render_env) -> dict:
+    """What the report's Alembic revisions read while rendering, as digests (``render_env()``:
+    the environment they rendered with, called only when one read a variable)."""
     files = sorted({f for m in report.migrations for f in m.source.read_files})
     names = sorted({n for m in report.migrations for n in m.source.read_env})
-    env = render_env or {}
+    env = (render_env() or {}) if names else {}
     return {"files": {f: _digest_file(f) for f in files},
             "env": {n: _digest_value(env.get(n)) for n in names}}
 

@@ -478,7 +478,7 @@ def lint_paths(paths: list[str], config, *, stdin_text: str | None = None, use_c
                            need_operations=need_operations)
         if cache.enabled:
             cache.put_run(run[0] if run else None, run[1] if run else [], report,
-                          cache.run_keys, skipped, render_env=render_env() if run else None)
+                          cache.run_keys, skipped, render_env=render_env)
     if changed is not None:
         from .diff import is_changed
 
