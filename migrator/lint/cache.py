@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import gc
 import hashlib
 import json
@@ -72,9 +73,11 @@ def paused_gc():
 
 # ------------------------------------------------------------------ keys
 
+@functools.cache
 def code_stamp() -> str:
     """Names the linter's code: the migrator version and every module's size and mtime (the rule
-    modules are the package's too: migrator/rules/)."""
+    modules are the package's too: migrator/rules/). Once a process: the code it runs is what
+    it imported, whatever changes on disk later."""
     import migrator
 
     h = hashlib.sha256(str(FORMAT).encode())
