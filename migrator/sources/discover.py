@@ -49,13 +49,9 @@ def _part_key(part: str) -> tuple:
 
 def natural_key(name: str) -> tuple:
     """``V2__x`` before ``V10__y``; digits compare as numbers, text case-insensitively."""
-    out = []
-    for i, chunk in enumerate(_CHUNK.split(name)):
-        if i % 2:
-            out.append((0, int(chunk), ""))
-        elif chunk:
-            out.append((1, 0, chunk.lower()))
-    return tuple(out)
+    # Lower-casing first leaves the digit runs as they are (no digit has a case).
+    return tuple([(0, int(chunk), "") if i & 1 else (1, 0, chunk)
+                  for i, chunk in enumerate(_CHUNK.split(name.lower())) if chunk or i & 1])
 
 
 _DOWN_SUFFIX = re.compile(r"\.down\.sql$", re.IGNORECASE)

@@ -30,6 +30,8 @@ _HEADER = re.compile(r"--\s*migrator\s*:(.*)$", re.IGNORECASE)
 _SUPPRESSION = re.compile(r"^\s*ignore(?:-file)?\s*\[", re.IGNORECASE)
 _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 _SPACE = re.compile(r"\s*")
+# Releases every PEP 440 parser takes (v1.4.0, 12, 2024.1.15): most headers write one of these.
+_PLAIN_RELEASE = re.compile(r"[vV]?[0-9]{1,50}(?:\.[0-9]{1,50})*\Z")
 
 
 def phase_from_directory(path: PurePath) -> str | None:
@@ -143,7 +145,8 @@ def _header_items(items: str) -> tuple[tuple[str, object], ...]:
                 out.append(("error", f"phase must be 'expand' or 'contract', got {value!r}"))
         elif key == "release":
             try:
-                parse_release(value)
+                if not _PLAIN_RELEASE.match(value):  # else a valid version, no need to parse it
+                    parse_release(value)
                 out.append(("release", value))
             except MigratorError as e:
                 out.append(("error", e.message))
