@@ -164,3 +164,32 @@ def test_gitlab_fingerprints_are_stable_unique_and_survive_moved_lines(tmp_path)
     assert [i["location"]["lines"]["begin"] for i in moved] == [6, 7, 8]
     other_file = json.loads(render(LintReport([_migration(tmp_path, "b.sql", sqls)], 1), "gitlab", root=tmp_path))
     assert not set(prints) & {i["fingerprint"] for i in other_file}
+
+
+def test_the_json_formats_write_the_same_text_with_or_without_the_fast_encoder(tmp_path, monkeypatch):
+    """orjson (installed where it has wheels) and the standard library's encoder give the same
+    text: indented, and on one line for a large report; non-ASCII and control characters, and in
+    --format json a file name that is not UTF-8 (a lone surrogate: orjson refuses it, the
+    fallback writes it)."""
+    import migrator.report.json as json_format
+
+    plain = LintReport([
+        _migration(tmp_path, "versions/caf\u00e9 \u2028.sql", ["CREATE INDEX i ON t (a);"]),
+        _migration(tmp_path, "versions/b.sql", ["CREATE INDEX j ON t (\x01\u2603);"]),
+    ], files=2)
+    odd = LintReport([_migration(tmp_path, "versions/b\udce9.sql", ["CREATE INDEX k ON t (c);"])], files=1)
+
+    def texts() -> list[str]:
+        out = [render(plain, fmt, root=tmp_path, rules=RULES) for fmt in ("json", "sarif", "gitlab")]
+        out.append(render(odd, "json"))
+        monkeypatch.setattr(json_format, "PRETTY_UP_TO", 0)  # one line
+        out += [render(plain, "json"), render(odd, "json")]
+        monkeypatch.setattr(json_format, "PRETTY_UP_TO", 200)
+        return out
+
+    fast = texts()
+    monkeypatch.setattr(json_format, "orjson", None)
+    assert texts() == fast
+    assert json.loads(fast[0]) == plain.as_dict() and fast[0].startswith('{\n  "version": 1,')
+    assert json.loads(fast[-2]) == plain.as_dict() and "\n" not in fast[-2].rstrip("\n")
+    assert json.loads(fast[-1]) == odd.as_dict()

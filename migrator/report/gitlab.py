@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from .fingerprint import fingerprints
+from .json import encode
 from .paths import relative_uri, repo_root
 
 # GitLab severities: info, minor, major, critical, blocker.
@@ -35,4 +35,4 @@ def build(report, *, root: Path | None = None) -> list[dict]:
 
 
 def render(report, *, root: Path | None = None, **_context) -> str:
-    return json.dumps(build(report, root=root), indent=2, ensure_ascii=False) + "\n"
+    return encode(build(report, root=root), indent=True) + "\n"

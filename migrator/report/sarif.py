@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from .fingerprint import fingerprints
+from .json import encode
 from .. import __version__
 from .paths import relative_uri, repo_root
 from .rulemeta import RuleMeta, catalog_meta, fallback
@@ -85,4 +85,4 @@ def build(report, *, root: Path | None = None, rules: list[RuleMeta] | None = No
 
 
 def render(report, *, root: Path | None = None, rules: list[RuleMeta] | None = None, **_context) -> str:
-    return json.dumps(build(report, root=root, rules=rules), indent=2, ensure_ascii=False) + "\n"
+    return encode(build(report, root=root, rules=rules), indent=True) + "\n"
