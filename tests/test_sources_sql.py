@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from migrator.config import Config
 from migrator.errors import EXIT_USAGE, UsageError
@@ -162,6 +164,27 @@ def test_nested_release_directories_order_as_versions_expand_before_contract(cwd
 
 def test_natural_key_compares_numbers_as_numbers():
     assert sorted(["a10", "a2", "A1", "b"], key=natural_key) == ["A1", "a2", "a10", "b"]
+
+
+def _natural_key_chunk_by_chunk(name: str) -> tuple:
+    import re
+
+    out = []
+    for i, chunk in enumerate(re.split(r"(\d+)", name)):
+        if i % 2:
+            out.append((0, int(chunk), ""))
+        elif chunk:
+            out.append((1, 0, chunk.lower()))
+    return tuple(out)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=16))
+def test_natural_key_lowers_the_text_between_digit_runs(name):
+    """natural_key lower-cases the whole name at once: the same as chunk by chunk (digits have
+    no case; Greek final sigma and dotted capital I included)."""
+    assert natural_key(name) == _natural_key_chunk_by_chunk(name)
+    assert natural_key("ΑΣ1Σ" + name) == _natural_key_chunk_by_chunk("ΑΣ1Σ" + name)
 
 
 def test_paths_keep_the_order_given_and_a_file_is_loaded_once(cwd):
