@@ -845,3 +845,26 @@ def test_column_types_are_each_spelled_as_rendered_alone():
             (op,) = parse(f"ALTER TABLE t ALTER COLUMN c TYPE {t}")
             assert op.new_type == alone[t], t
     assert len(set(alone.values())) == len(TYPES)  # so a shared cache entry would show
+
+
+def test_a_repeated_statement_gets_its_own_operations_at_its_own_place():
+    """Repeated statements are mapped once and copied: each copy carries its statement's
+    location and transaction flag, and changing one (as the linter does) changes no other."""
+    sql = ("ALTER TABLE repeated_t ADD COLUMN c int NOT NULL DEFAULT 0, "
+           "ADD CONSTRAINT repeated_fk FOREIGN KEY (c) REFERENCES other (id)")
+    seen = []
+    for i in range(4):
+        ops = parse_statement(Statement(sql, Location(f"m{i}.sql", i + 1, 1), in_transaction=i % 2 == 0))
+        assert [o.kind for o in ops] == ["add_column", "add_constraint"]
+        add, fk = ops
+        assert add.loc == Location(f"m{i}.sql", i + 1, 1) and add.in_transaction == (i % 2 == 0)
+        assert add.columns[0].not_null and add.columns[0].default_sql == "0"
+        assert fk.constraint.columns == ["c"] and fk.constraint.references == "other"
+        assert add.phase is None and not add.table_created_here
+        # what the linter and a careless caller might do to the operations it was given
+        add.columns[0].not_null = False
+        add.columns.append(add.columns[0])
+        fk.constraint.columns.append("x")
+        add.phase, add.table_created_here, add.names = "expand", True, ["x"]
+        seen.append(ops)
+    assert len({id(o) for ops in seen for o in ops}) == 8

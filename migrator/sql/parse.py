@@ -108,6 +108,10 @@ def _parse(stmt: Statement, server_version: int) -> list[Operation]:
         return []  # only comments
     if first in _BY_WORDS:
         return fallback.classify(stmt, reparse=_reparse)
+    key = (sql, server_version) if len(sql) <= _SEEN_CHARS else None
+    cached = _SEEN.get(key) if key else None
+    if cached:  # a statement the run has parsed before (a repeated ALTER, SET, DROP ...)
+        return [_clone(o, stmt) for o in cached]
     if first == "INSERT" and len(sql) > _BULK_INSERT_CHARS:
         # Seed data: a bulk INSERT's only facts are in its head; parsing megabytes of VALUES
         # would cost seconds.
@@ -133,7 +137,48 @@ def _parse(stmt: Statement, server_version: int) -> list[Operation]:
     ops = _map(tree, stmt)
     if ops is None:
         return fallback.classify(stmt, reparse=_reparse)
+    if key:
+        _remember(key, cached, ops)
     return ops
+
+
+# Operations of short statements mapped from a tree, by (text, server version): the first
+# sighting stores an empty tuple, the second a copy of the operations, later ones are copied from
+# it (so a statement seen once costs one dict entry, not a copy). Only the tree path is kept: its
+# operations depend on nothing else (the word classifier's reasons quote the file position).
+_SEEN: dict[tuple[str, int], tuple] = {}
+_SEEN_MAX = 20_000
+_SEEN_CHARS = 1_000
+
+
+def _remember(key, cached, ops: list[Operation]) -> None:
+    if len(_SEEN) >= _SEEN_MAX:
+        _SEEN.clear()
+        cached = None
+    _SEEN[key] = () if cached is None else tuple(_clone(o, None) for o in ops)
+
+
+def _clone(op: Operation, stmt: Statement | None) -> Operation:
+    """A copy of ``op`` sharing no mutable part with it, placed at ``stmt``."""
+    new = object.__new__(Operation)
+    d = new.__dict__
+    d.update(op.__dict__)
+    d["names"] = list(op.names)
+    d["columns"] = [_copy_spec(c) for c in op.columns]
+    if op.constraint is not None:
+        d["constraint"] = _copy_spec(op.constraint)
+    if stmt is not None:
+        d["loc"] = stmt.loc
+        d["in_transaction"] = stmt.in_transaction
+    return new
+
+
+def _copy_spec(spec):
+    new = object.__new__(type(spec))
+    new.__dict__.update(spec.__dict__)
+    if isinstance(spec, ConstraintSpec):
+        new.columns = list(spec.columns)
+    return new
 
 
 def _malformed(sql: str) -> str | None:
