@@ -77,6 +77,8 @@ def parse_source(source: MigrationSource, server_version: int = 15) -> list[Oper
     return ops
 
 
+_REJECTED = Phase.REJECTED
+
 # Rules the sources report as diagnostics (migrator.sources); configurable like catalog rules.
 SOURCE_RULES = frozenset({
     "bad-migration-header", "hidden-data-migration", "missing-environment-variable",
@@ -121,7 +123,8 @@ def lint_parsed(source: MigrationSource, ops: list[Operation], state: SchemaStat
     for op in ops:
         ctx.before(op)
         phase, op_findings = evaluate(op, ctx)
-        base = base_phase(op, ctx)
+        # evaluate's phase is the base phase unless a rule rejected the operation
+        base = base_phase(op, ctx) if phase is _REJECTED else phase
         op.phase = phase
         phases.append(phase)
         bases.append(base)
