@@ -6,6 +6,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from migrator.model import (
     Finding, LintedMigration, LintReport, Location, MigrationPhase, MigrationSource, Operation,
     Severity,
@@ -193,3 +195,15 @@ def test_the_json_formats_write_the_same_text_with_or_without_the_fast_encoder(t
     assert json.loads(fast[0]) == plain.as_dict() and fast[0].startswith('{\n  "version": 1,')
     assert json.loads(fast[-2]) == plain.as_dict() and "\n" not in fast[-2].rstrip("\n")
     assert json.loads(fast[-1]) == odd.as_dict()
+
+
+@pytest.mark.parametrize("fmt", ["sarif", "gitlab"])
+def test_a_file_name_that_is_not_utf8_gets_a_fingerprint_in_every_format(tmp_path, fmt):
+    """A lone surrogate (the undecodable byte of a file name) must not stop the report: the
+    fingerprint hashes the name's original bytes."""
+    odd = LintReport([_migration(tmp_path, "versions/b\udce9.sql", ["CREATE INDEX k ON t (c);"])], files=1)
+    other = LintReport([_migration(tmp_path, "versions/b\udcea.sql", ["CREATE INDEX k ON t (c);"])], files=1)
+    text = render(odd, fmt, root=tmp_path, rules=RULES)
+    again = render(other, fmt, root=tmp_path, rules=RULES)
+    assert text != again  # different bytes, different fingerprints
+    assert json.loads(text)

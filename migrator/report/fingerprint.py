@@ -45,5 +45,5 @@ def fingerprints(report, relpath) -> dict[int, str]:
             base = "\x1f".join((f.rule, relpath(f.loc.path), normalize_sql(statement_text(m, f))))
             n = seen.get(base, 0)
             seen[base] = n + 1
-            out[id(f)] = hashlib.sha256(f"{base}\x1f{n}".encode()).hexdigest()
+            out[id(f)] = hashlib.sha256(f"{base}\x1f{n}".encode("utf-8", "surrogateescape")).hexdigest()
     return out
