@@ -165,6 +165,9 @@ class _AnyContext:
     def columns_created_here(self, op):
         return False
 
+    def view_redefined(self, op):
+        return True
+
     def __getattr__(self, name):
         class _State:
             def __getattr__(self, _):

@@ -71,6 +71,8 @@ def domain_of(op: Operation) -> str | None:
 def base_phase(op: Operation, ctx: MigrationContext) -> Phase:
     """The phase of ``op`` ignoring rejections."""
     kind = op.kind
+    if kind in ("drop_object", "create_object") and ctx.view_redefined(op):
+        return N  # DROP VIEW v + CREATE VIEW v: fits either phase (recreated-view warns)
     if kind == "alter_table_other":
         return N if op.brief else U
     if kind == "alter_identity":

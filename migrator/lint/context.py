@@ -89,6 +89,7 @@ class MigrationContext:
     explicit_block: bool = False  # inside BEGIN ... COMMIT written in the migration
     locks: dict[str, str] = field(default_factory=dict)  # table key -> strongest lock held
     _last_in_transaction: bool = True
+    _redefined: set[int] | None = None  # ids of the operations view_redefined() says yes to
 
     # --- questions rules and the classifier share --------------------------------------------
 
@@ -147,6 +148,16 @@ class MigrationContext:
         return any(o is not op and o.kind == "drop_not_null" and o.loc == op.loc and o.sql == op.sql
                    and table_key(o.table, o.schema) == key and (o.column or "").lower() == col
                    for o in self.operations)
+
+    def view_redefined(self, op: Operation) -> bool:
+        """``op`` is half of a view's redefinition: ``DROP VIEW v`` (no CASCADE) and a later
+        ``CREATE VIEW v`` in the same transaction of this migration. Readers never see v
+        missing: the pair adds or removes only what the new definition does."""
+        if op.kind not in ("drop_object", "create_object") or op.object_type not in _VIEWS:
+            return False
+        if self._redefined is None:
+            self._redefined = _view_redefinitions(self.operations, self.in_transaction)
+        return id(op) in self._redefined
 
     def objects_created_here(self, op: Operation) -> bool:
         """Every object a GRANT/REVOKE ON FUNCTION/SEQUENCE/TYPE/... names was created earlier in
@@ -268,3 +279,33 @@ class MigrationContext:
         held = self.locks.get(key)
         if held is None or LOCK_RANK[lock] > LOCK_RANK[held]:
             self.locks[key] = lock
+
+
+_VIEWS = ("view", "materialized_view")
+
+
+def _view_key(op: Operation) -> tuple[str, str]:
+    return (op.object_type or "", (op.name or "").lower())
+
+
+def _view_redefinitions(operations: list[Operation], in_transaction) -> set[int]:
+    """Ids of the DROP VIEW / CREATE VIEW operations that pair up as redefinitions."""
+    out: set[int] = set()
+    dropped: dict[tuple[str, str], Operation] = {}  # view -> the DROP still waiting for its CREATE
+    waiting: dict[int, set[tuple[str, str]]] = {}  # a DROP's id -> its views not created again yet
+    for o in operations:
+        if o.kind in ("commit", "rollback"):
+            dropped.clear()  # across a COMMIT, readers see the view missing
+        elif o.kind == "drop_object" and o.object_type in _VIEWS and not o.cascade and in_transaction(o):
+            views = {(o.object_type, n.lower()) for n in (o.names or [o.name]) if n}
+            waiting[id(o)] = set(views)
+            for v in views:
+                dropped[v] = o
+        elif o.kind == "create_object" and o.object_type in _VIEWS and o.name and in_transaction(o):
+            drop = dropped.pop(_view_key(o), None)
+            if drop is not None:
+                out.add(id(o))
+                waiting[id(drop)].discard(_view_key(o))
+                if not waiting[id(drop)]:
+                    out.add(id(drop))
+    return out
