@@ -271,6 +271,7 @@ def test_idle_cpus_come_from_the_ticks_of_the_cpus_this_process_may_use(monkeypa
     real = parallel._idle_ticks
     monkeypatch.setattr(parallel, "_idle_ticks", lambda cpus, stat=None: real(cpus, next(texts)))
     monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(parallel, "_IMPORTED", (float("-inf"), None))  # measure from the probe
     probe = parallel.IdleProbe()
     assert probe.idle_cpus() == pytest.approx(0.8)
     assert real({1}, after) == (180, 300)
@@ -282,6 +283,17 @@ def test_a_window_too_short_to_measure_falls_back_to_the_load_average(monkeypatc
     real = parallel._idle_ticks
     monkeypatch.setattr(parallel, "_idle_ticks", lambda cpus, text=None: real(cpus, stat))
     monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(parallel, "_IMPORTED", (float("-inf"), None))
     assert parallel.IdleProbe().idle_cpus() is None
     machine(monkeypatch, 2, 1.5)
     assert parallel._idle_cpus(parallel.IdleProbe()) == 0.0  # 2 CPUs - this one - load 1.5
+
+
+def test_a_probe_made_soon_after_the_import_measures_from_the_import(monkeypatch):
+    """A command line run: the window spans imports, hashing and reading (not only the read)."""
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(parallel, "_idle_ticks", lambda cpus, stat=None: (180, 300))
+    monkeypatch.setattr(parallel, "_IMPORTED", (parallel.time.monotonic(), (100, 200)))
+    assert parallel.IdleProbe().idle_cpus() == pytest.approx(1.6)  # 2 CPUs x 80 idle / 100
+    monkeypatch.setattr(parallel, "_IMPORTED", (parallel.time.monotonic() - 60, (100, 200)))
+    assert parallel.IdleProbe().idle_cpus() is None  # an old import: measured from now (no ticks yet)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -92,24 +93,38 @@ def _idle_ticks(cpus: set[int] | None, stat: str | None = None) -> tuple[int, in
     return (idle, total) if total else None
 
 
+def _affinity() -> set[int] | None:
+    return set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+
+
+# The ticks when this module was imported: the command line imports it before the parser and
+# before it reads anything, so a probe made soon after can measure from here (a longer window).
+_IMPORTED = (time.monotonic(), _idle_ticks(_affinity()))
+_EARLY_S = 5.0  # an import older than this says nothing about now
+
+
 class IdleProbe:
-    """How many CPUs sat idle while this process worked (from its creation to :meth:`idle_cpus`):
+    """How many CPUs sat idle while this process worked (from its start to :meth:`idle_cpus`):
     CPU time the other processes of the machine left unused, which a helper could take without
-    slowing anyone down. Created before sources are read, it measures that part of the run."""
+    slowing anyone down. The window starts when this module was imported if that was less than
+    ``_EARLY_S`` ago (a command line run: imports, hashing and reading the sources), else when
+    the probe is made."""
 
     def __init__(self) -> None:
-        self.cpus = set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-        self.start = _idle_ticks(self.cpus)
+        self.cpus = _affinity()
+        at, ticks = _IMPORTED
+        fresh = ticks is not None and time.monotonic() - at < _EARLY_S
+        self.start = ticks if fresh else _idle_ticks(self.cpus)
 
     def idle_cpus(self) -> float | None:
-        """Idle CPUs on average over the window, or None when it is too short to tell (< 0.2
-        CPU-seconds of ticks) or /proc/stat is missing."""
+        """Idle CPUs on average over the window, or None when it is too short to tell (< 0.1
+        CPU-seconds of ticks per CPU) or /proc/stat is missing."""
         end = _idle_ticks(self.cpus)
         if self.start is None or end is None:
             return None
         idle, total = end[0] - self.start[0], end[1] - self.start[1]
         n = len(self.cpus) if self.cpus else (os.cpu_count() or 1)
-        if total < 20 * n:  # ticks are 10 ms: too few to measure
+        if total < 10 * n:  # ticks are 10 ms: too few to measure
             return None
         return n * idle / total
 
@@ -477,8 +492,9 @@ def lint_paths(paths: list[str], config, *, stdin_text: str | None = None, use_c
         report = lint_many(sources, config, cache=cache, jobs=jobs, probe=probe,
                            need_operations=need_operations)
         if cache.enabled:
-            cache.put_run(run[0] if run else None, run[1] if run else [], report,
-                          cache.run_keys, skipped, render_env=render_env)
+            with paused_gc():  # encoding the run makes no cycles (a full collection here: ~40 ms)
+                cache.put_run(run[0] if run else None, run[1] if run else [], report,
+                              cache.run_keys, skipped, render_env=render_env)
     if changed is not None:
         from .diff import is_changed
 
