@@ -492,9 +492,8 @@ def lint_paths(paths: list[str], config, *, stdin_text: str | None = None, use_c
         report = lint_many(sources, config, cache=cache, jobs=jobs, probe=probe,
                            need_operations=need_operations)
         if cache.enabled:
-            with paused_gc():  # encoding the run makes no cycles (a full collection here: ~40 ms)
-                cache.put_run(run[0] if run else None, run[1] if run else [], report,
-                              cache.run_keys, skipped, render_env=render_env)
+            cache.put_run(run[0] if run else None, run[1] if run else [], report,
+                          cache.run_keys, skipped, render_env=render_env)
     if changed is not None:
         from .diff import is_changed
 
